@@ -1,0 +1,5 @@
+"""``python -m linkcheck``."""
+
+from linkcheck.cli import main
+
+raise SystemExit(main())

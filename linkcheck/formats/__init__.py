@@ -1,0 +1,1 @@
+"""Output formats: each renders a finished :class:`~linkcheck.report.Report`."""

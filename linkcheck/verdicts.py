@@ -1,0 +1,87 @@
+"""The closed vocabulary of outcomes: verdicts and the reasons behind them.
+
+Every report, summary line and exit code is derived from these two enums,
+never from ad-hoc strings.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Verdict(str, Enum):
+    """How a check ended, from best to worst for a user reading the report."""
+
+    OK = "ok"
+    WARNING = "warning"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class Reason(str, Enum):
+    """Why a check or a seed ended as it did; each has a one-line explanation."""
+
+    # check reasons
+    OK = "ok"
+    HTTP_STATUS = "http_status"
+    TIMEOUT = "timeout"
+    DNS = "dns"
+    CONNECT = "connect"
+    TLS = "tls"
+    PROTOCOL = "protocol"
+    REDIRECT_LOOP = "redirect_loop"
+    TOO_MANY_REDIRECTS = "too_many_redirects"
+    RATE_LIMITED = "rate_limited"
+    BLOCKED = "blocked"
+    NOT_IMAGE = "not_image"
+    CORRUPT_IMAGE = "corrupt_image"
+    SIZE_MISMATCH = "size_mismatch"
+    UNSAFE_URL = "unsafe_url"
+    INVALID_URL = "invalid_url"
+    EXCLUDED = "excluded"
+    TOO_LARGE_RESPONSE = "too_large_response"
+    INTERRUPTED = "interrupted"
+    # seed reasons
+    NO_FRONT_MATTER = "no_front_matter"
+    INVALID_YAML = "invalid_yaml"
+    NOT_A_MAPPING = "not_a_mapping"
+    MISSING_FIELD = "missing_field"
+    BAD_TYPE = "bad_type"
+    NOT_UTF8 = "not_utf8"
+    TOO_LARGE = "too_large"
+    UNREADABLE = "unreadable"
+
+    @property
+    def explanation(self) -> str:
+        return _EXPLANATIONS[self]
+
+
+_EXPLANATIONS: dict[Reason, str] = {
+    Reason.OK: "the URL answered as expected",
+    Reason.HTTP_STATUS: "the server answered with an HTTP status that is not accepted",
+    Reason.TIMEOUT: "no complete answer within the deadline",
+    Reason.DNS: "the host name could not be resolved",
+    Reason.CONNECT: "the connection was refused, reset or dropped",
+    Reason.TLS: "the TLS handshake or certificate check failed",
+    Reason.PROTOCOL: "the server's answer was not valid HTTP",
+    Reason.REDIRECT_LOOP: "the redirects lead back to a URL already visited",
+    Reason.TOO_MANY_REDIRECTS: "more redirects than the configured limit",
+    Reason.RATE_LIMITED: "the server kept answering 429 Too Many Requests",
+    Reason.BLOCKED: "the server answered with a bot challenge instead of the page",
+    Reason.NOT_IMAGE: "the body is not an image (an HTML error page, JSON, ...)",
+    Reason.CORRUPT_IMAGE: "the body starts like an image but cannot be decoded",
+    Reason.SIZE_MISMATCH: "the image's pixel size differs from the size the seed claims",
+    Reason.UNSAFE_URL: "the URL's scheme or address is refused by the safety policy",
+    Reason.INVALID_URL: "the value is not an absolute http(s) URL",
+    Reason.EXCLUDED: "the URL matches an exclude rule and was not requested",
+    Reason.TOO_LARGE_RESPONSE: "the response exceeded the byte cap",
+    Reason.INTERRUPTED: "the run ended (time limit or signal) before this check finished",
+    Reason.NO_FRONT_MATTER: "the file does not start with YAML front matter between '---' lines",
+    Reason.INVALID_YAML: "the front matter is not valid YAML",
+    Reason.NOT_A_MAPPING: "the front matter is not a YAML mapping",
+    Reason.MISSING_FIELD: "a required field is missing",
+    Reason.BAD_TYPE: "a checked field has the wrong type or an impossible value",
+    Reason.NOT_UTF8: "the file is not valid UTF-8",
+    Reason.TOO_LARGE: "the file is larger than the configured limit",
+    Reason.UNREADABLE: "the file could not be read",
+}
