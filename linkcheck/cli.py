@@ -66,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--fields",
         type=_fields,
         default=frozenset(DEFAULT_FIELDS),
-        help="URL fields to check: 'all' or a comma list (default: " + ",".join(DEFAULT_FIELDS) + ")",
+        help="URL fields to check: 'all' or a comma list (default: "
+        + ",".join(DEFAULT_FIELDS)
+        + ")",
     )
     run.add_argument(
         "--pattern",
@@ -94,9 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="deadline for each URL, redirects and body included (%(default)s)",
     )
-    run.add_argument(
-        "--max-redirects", type=int, default=Config.max_redirects, metavar="N"
-    )
+    run.add_argument("--max-redirects", type=int, default=Config.max_redirects, metavar="N")
     run.add_argument(
         "--allow-network",
         type=_network,
@@ -145,9 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = config_from(args)
         if next(iter(find_seed_files(config.paths, config.patterns)), None) is None:
-            raise UsageError(
-                "no seed files found (patterns: " + " ".join(config.patterns) + ")"
-            )
+            raise UsageError("no seed files found (patterns: " + " ".join(config.patterns) + ")")
     except UsageError as exc:
         parser.exit(EXIT_USAGE, f"linkcheck: error: {exc}\n")
     report = check(config)

@@ -92,21 +92,17 @@ class Fetcher:
         self.config = config
         self.counters = Counters()
         self._slots = asyncio.Semaphore(config.max_concurrency)
-        self._client = httpx.AsyncClient(
-            transport=transport or default_transport(config),
-            headers={"User-Agent": config.user_agent},
-            timeout=httpx.Timeout(
-                config.request_timeout,
-                connect=config.connect_timeout,
-                read=config.read_timeout,
-                pool=None,
-            ),
-            follow_redirects=False,
-            trust_env=False,
-        )
+        self._transport = transport or default_transport(config)
+        self._headers = httpx.Headers({"User-Agent": config.user_agent, "Accept": "*/*"})
+        self._timeouts = httpx.Timeout(
+            config.request_timeout,
+            connect=config.connect_timeout,
+            read=config.read_timeout,
+            pool=None,
+        ).as_dict()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._transport.aclose()
 
     async def fetch(self, url: str, read: BodyReader[T]) -> Fetched[T]:
         """GET ``url`` following redirects, then let ``read`` consume the final body.
@@ -123,10 +119,8 @@ class Fetcher:
                     await self._follow(url, read, result)
             except TimeoutError:
                 result.error = Reason.TIMEOUT
-                result.message = (
-                    f"no complete answer within {self.config.request_timeout:g} s"
-                )
-            except httpx.HTTPError as exc:
+                result.message = f"no complete answer within {self.config.request_timeout:g} s"
+            except (httpx.HTTPError, aiohttp.ClientError, OSError) as exc:
                 result.error, result.message = classify(exc)
         result.elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
         if result.error is Reason.DNS:
@@ -138,10 +132,12 @@ class Fetcher:
         seen = {url}
         current = url
         while True:
-            request = self._client.build_request("GET", current)
+            request = httpx.Request(
+                "GET", current, headers=self._headers, extensions={"timeout": self._timeouts}
+            )
             result.requests += 1
             self.counters.requests += 1
-            response = await self._client.send(request, stream=True)
+            response = await self._transport.handle_async_request(request)
             try:
                 location = response.headers.get("location")
                 if response.status_code in _REDIRECT_STATUSES and location:

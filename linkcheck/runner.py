@@ -88,9 +88,7 @@ class Runner:
         return task
 
 
-async def check_async(
-    config: Config, transport: httpx.AsyncBaseTransport | None = None
-) -> Report:
+async def check_async(config: Config, transport: httpx.AsyncBaseTransport | None = None) -> Report:
     """Check the seeds named by ``config`` and return the report (spool still open to read)."""
     started = now()
     spool = Spool()

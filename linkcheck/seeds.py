@@ -10,7 +10,7 @@ import fnmatch
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +20,14 @@ from linkcheck.config import Config
 from linkcheck.urls import BadUrl, normalize
 from linkcheck.verdicts import Reason
 
-#: More aliases than any real seed uses; a "billion laughs" document needs far more.
-MAX_ALIASES = 100
+#: Far more YAML nodes than any real seed holds, once aliases are expanded; an alias
+#: bomb ("billion laughs") expands to billions.
+MAX_NODES = 100_000
 _PAGE_FIELDS = (("webUrl", "page"), ("ampWebUrl", "amp"), ("cdnAmpWebUrl", "amp"))
 _ORIGINAL = ("originalUrl", "page")
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """What a URL is expected to serve."""
 
     PAGE = "page"
@@ -131,8 +132,10 @@ def parse_seed(name: str, data: bytes, config: Config) -> Seed:
         return Seed(name, (), (loaded,))
     if not isinstance(loaded, yaml.MappingNode):
         kind = "empty" if loaded is None else f"a {_node_kind(loaded)}"
-        line = None if loaded is None else loaded.start_mark.line + first_line
-        return _broken(name, Reason.NOT_A_MAPPING, f"the front matter is {kind}, not a mapping", line)
+        where = None if loaded is None else int(loaded.start_mark.line) + first_line
+        return _broken(
+            name, Reason.NOT_A_MAPPING, f"the front matter is {kind}, not a mapping", where
+        )
     reader = _ArticleReader(config.fields, first_line)
     reader.read_article(loaded, prefix="", top_level=True)
     return Seed(name, tuple(reader.targets), tuple(reader.errors))
@@ -159,30 +162,48 @@ def _front_matter(text: str) -> tuple[str, int] | SeedError:
     )
 
 
-class _CountingLoader(yaml.SafeLoader):
-    """SafeLoader that refuses documents with more aliases than any real seed needs."""
+def _expanded_size(node: yaml.Node, sizes: dict[int, int], limit: int) -> int:
+    """Count the nodes a loader would build with every alias expanded, stopping at ``limit``.
 
-    aliases = 0
+    Shared nodes are counted once per reference but computed once, so an alias
+    bomb is measured in linear time instead of being expanded.
+    """
+    key = id(node)
+    if key in sizes:
+        if sizes[key] < 0:
+            raise ValueError("a recursive alias")
+        return sizes[key]
+    sizes[key] = -1
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            total += _expanded_size(item, sizes, limit)
+            if total > limit:
+                break
+    elif isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            total += _expanded_size(key_node, sizes, limit)
+            total += _expanded_size(value_node, sizes, limit)
+            if total > limit:
+                break
+    sizes[key] = min(total, limit + 1)
+    return sizes[key]
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            self.aliases += 1
-            if self.aliases > MAX_ALIASES:
-                event = self.peek_event()
-                raise yaml.composer.ComposerError(
-                    None,
-                    None,
-                    f"more than {MAX_ALIASES} aliases (a YAML alias bomb?)",
-                    event.start_mark,
-                )
-        return super().compose_node(parent, index)
 
-
-def _load_yaml(body: str, first_line: int) -> yaml.Node | None | SeedError:
+def _load_yaml(body: str, first_line: int) -> yaml.Node | SeedError | None:
     """Compose the YAML node tree, which keeps line numbers, or explain why not."""
-    loader = _CountingLoader(body)
+    loader = yaml.SafeLoader(body)
     try:
-        return loader.get_single_node()
+        node = loader.get_single_node()
+        if node is not None and _expanded_size(node, {}, MAX_NODES) > MAX_NODES:
+            return SeedError(
+                Reason.INVALID_YAML,
+                f"invalid YAML: aliases expand it to more than {MAX_NODES} nodes (an alias bomb?)",
+                None,
+            )
+        return node
+    except ValueError as exc:
+        return SeedError(Reason.INVALID_YAML, f"invalid YAML: {exc}", None)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + first_line if mark else None
@@ -258,7 +279,9 @@ class _ArticleReader:
                 message = f"{path}[{index}] must be a mapping, not a {_node_kind(item)}"
                 self.error(Reason.BAD_TYPE, message, item)
 
-    def read_url(self, node: yaml.Node, path: str, kind: Kind, *, required: bool, **claims: Any) -> None:
+    def read_url(
+        self, node: yaml.Node, path: str, kind: Kind, *, required: bool, **claims: Any
+    ) -> None:
         if not isinstance(node, yaml.ScalarNode):
             message = f"{path} must be a string URL, not a {_node_kind(node)}"
             self.error(Reason.BAD_TYPE, message, node)
@@ -310,10 +333,14 @@ class _ArticleReader:
         value = self.scalar(node)
         if isinstance(value, bool) or not isinstance(value, int):
             shown = repr(value) if value is not None else f"a {_node_kind(node)}"
-            self.error(Reason.BAD_TYPE, f"{path} must be a whole number of pixels, not {shown}", node)
+            self.error(
+                Reason.BAD_TYPE, f"{path} must be a whole number of pixels, not {shown}", node
+            )
             return None
         if value <= 0:
-            self.error(Reason.BAD_TYPE, f"{path} must be a positive number of pixels, not {value}", node)
+            self.error(
+                Reason.BAD_TYPE, f"{path} must be a positive number of pixels, not {value}", node
+            )
             return None
         return value
 

@@ -6,10 +6,10 @@ never from ad-hoc strings.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     """How a check ended, from best to worst for a user reading the report."""
 
     OK = "ok"
@@ -18,7 +18,7 @@ class Verdict(str, Enum):
     SKIPPED = "skipped"
 
 
-class Reason(str, Enum):
+class Reason(StrEnum):
     """Why a check or a seed ended as it did; each has a one-line explanation."""
 
     # check reasons
