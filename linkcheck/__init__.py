@@ -1,5 +1,16 @@
-"""linkcheck: check that the pages, AMP pages and images named by seed documents are healthy."""
+"""linkcheck: check that the pages, AMP pages and images named by seed documents are healthy.
+
+The public API: :func:`check` runs a check and returns a :class:`Report`;
+:class:`Config` holds every setting; :class:`Verdict` and :class:`Reason` are
+the closed vocabularies of outcomes.
+"""
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from linkcheck._version import __version__
+from linkcheck.config import Config
+from linkcheck.report import Report
+from linkcheck.runner import check
+from linkcheck.verdicts import Reason, Verdict
+
+__all__ = ["Config", "Reason", "Report", "Verdict", "__version__", "check"]
