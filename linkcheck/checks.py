@@ -5,10 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from linkcheck.fetch import Fetched, Hop
+import httpx
+
+from linkcheck.fetch import ERROR_BODY_BYTES, Fetched, Hop
 from linkcheck.images import ImageProbe
 from linkcheck.seeds import Kind, Target
 from linkcheck.verdicts import Reason, Verdict
+
+Accept = tuple[tuple[int, int], ...]
+DEFAULT_ACCEPT: Accept = ((200, 299),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +47,12 @@ class Check:
     image: ImageFacts | None = None
 
 
-def judge(target: Target, fetched: Fetched[Any]) -> Check:
-    """The verdict for ``target`` given the shared fetch of its URL."""
-    verdict, reason, message = _outcome(target, fetched)
+def judge(target: Target, fetched: Fetched[Any], accept: Accept = DEFAULT_ACCEPT) -> Check:
+    """The verdict for ``target`` given the shared fetch of its URL.
+
+    ``accept`` lists the inclusive status ranges that count as a good answer.
+    """
+    verdict, reason, message = _outcome(target, fetched, accept)
     image = None
     if target.kind is Kind.IMAGE:
         probe = fetched.body if isinstance(fetched.body, ImageProbe) else ImageProbe()
@@ -97,12 +105,30 @@ def _claims_only(target: Target) -> ImageFacts | None:
     )
 
 
-def _outcome(target: Target, fetched: Fetched[Any]) -> tuple[Verdict, Reason, str]:
+def judge_skipped(target: Target, reason: Reason, message: str) -> Check:
+    """The check for a target that was not requested (excluded, or the run stopped first)."""
+    return Check(
+        field=target.field,
+        line=target.line,
+        url=target.url,
+        kind=target.kind,
+        verdict=Verdict.SKIPPED,
+        reason=reason,
+        message=message,
+        image=_claims_only(target),
+    )
+
+
+def _outcome(target: Target, fetched: Fetched[Any], accept: Accept) -> tuple[Verdict, Reason, str]:
+    if fetched.error is Reason.RATE_LIMITED:
+        return Verdict.WARNING, Reason.RATE_LIMITED, fetched.message
     if fetched.error is not None:
         return Verdict.FAILED, fetched.error, fetched.message
     status = fetched.status or 0
+    if not any(low <= status <= high for low, high in accept):
+        return _bad_status(fetched, status)
     if not 200 <= status < 300:
-        return Verdict.FAILED, Reason.HTTP_STATUS, f"the server answered HTTP {status}"
+        return Verdict.OK, Reason.OK, f"HTTP {status}, accepted by --accept"
     if target.kind is not Kind.IMAGE:
         return Verdict.OK, Reason.OK, f"HTTP {status}"
     probe = fetched.body
@@ -111,6 +137,43 @@ def _outcome(target: Target, fetched: Fetched[Any]) -> tuple[Verdict, Reason, st
     if probe.problem is not None:
         return Verdict.FAILED, probe.problem, probe.message
     return _size_outcome(target, probe)
+
+
+def _bad_status(fetched: Fetched[Any], status: int) -> tuple[Verdict, Reason, str]:
+    challenge = bot_challenge(status, fetched.headers, fetched.error_body)
+    if challenge is not None:
+        return (
+            Verdict.WARNING,
+            Reason.BLOCKED,
+            f"HTTP {status} with a {challenge}: the page may be fine for people",
+        )
+    if status == 429:
+        return Verdict.WARNING, Reason.RATE_LIMITED, "the server still answered 429 after retries"
+    return Verdict.FAILED, Reason.HTTP_STATUS, f"the server answered HTTP {status}"
+
+
+def bot_challenge(status: int, headers: httpx.Headers | None, body: bytes) -> str | None:
+    """Name the bot-protection service whose challenge this answer is, if it is one."""
+    if status not in (403, 429, 503) or headers is None:
+        return None
+    text = body[:ERROR_BODY_BYTES].lower()
+    server = headers.get("server", "").lower()
+    if headers.get("cf-mitigated", "").lower() == "challenge":
+        return "Cloudflare challenge"
+    if "cloudflare" in server and any(mark in text for mark in _CLOUDFLARE_MARKS):
+        return "Cloudflare challenge"
+    if "x-datadome" in headers or b"captcha-delivery.com" in text:
+        return "DataDome challenge"
+    if headers.get("x-amzn-waf-action", "").lower() in ("captcha", "challenge"):
+        return "AWS WAF challenge"
+    if b"px-captcha" in text:
+        return "PerimeterX challenge"
+    if "akamaighost" in server and b"access denied" in text:
+        return "Akamai bot block"
+    return None
+
+
+_CLOUDFLARE_MARKS = (b"challenge-platform", b"cf-chl", b"just a moment", b"attention required")
 
 
 def _size_outcome(target: Target, probe: ImageProbe) -> tuple[Verdict, Reason, str]:

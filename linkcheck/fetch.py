@@ -1,19 +1,25 @@
-"""HTTP: one GET per URL, redirects followed hop by hop, every failure classified.
+"""HTTP: requests within per-host limits, retried when worth it, redirects hop by hop.
 
-This is the only module that talks to the network. The transport is chosen in
-:func:`default_transport` (aiohttp under httpx's API, measured several times
-cheaper per URL than httpx's own) and can be replaced, which is how the unit
-tests run without a network.
+This is the only module that talks to the network. Every hop is vetted by the
+address policy (literal hosts here, resolved names in the resolver, so the
+connection goes to the address that was checked); every attempt has a hard
+deadline; every read is capped. The transport is chosen in
+:func:`default_transport` and can be replaced, which is how unit tests run
+without a network.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import random
 import socket
 import ssl
 import time
-from collections.abc import Awaitable, Callable
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from typing import Generic, TypeVar
 
 import aiohttp
@@ -21,13 +27,19 @@ import httpx
 from httpx_aiohttp import AiohttpTransport
 
 from linkcheck.config import Config
+from linkcheck.hosts import Host, HostPool
+from linkcheck.retry import RetryPolicy, is_transient, retry_after
+from linkcheck.safety import AddressPolicy, PolicyResolver, PolicyTransport, find_unsafe
 from linkcheck.urls import BadUrl, normalize
 from linkcheck.verdicts import Reason
 
 T = TypeVar("T")
-BodyReader = Callable[[httpx.Response], Awaitable[T]]
+BodyReader = Callable[[httpx.Response, int], Awaitable[T]]
 
-_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+#: Enough of an error page to recognise a bot challenge.
+ERROR_BODY_BYTES = 16 * 1024
+_CHUNK = 16 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +54,8 @@ class Hop:
 class Fetched(Generic[T]):
     """What one URL gave: the final answer, the redirect chain, or the failure.
 
-    ``body`` is whatever the body reader made of the final response (the reader
-    is only called for a final, non-redirect answer).
+    ``body`` is what the body reader made of a final 2xx answer; ``error_body``
+    is the start of any other final answer (for recognising bot challenges).
     """
 
     url: str
@@ -52,11 +64,20 @@ class Fetched(Generic[T]):
     redirects: list[Hop] = field(default_factory=list)
     headers: httpx.Headers | None = None
     body: T | None = None
+    error_body: bytes = b""
     error: Reason | None = None
     message: str = ""
     requests: int = 0
+    retries: int = 0
     bytes_read: int = 0
     elapsed_ms: float = 0.0
+
+    @property
+    def transient(self) -> bool:
+        """Whether a later try might give another outcome (for the recheck pass)."""
+        if self.error is Reason.RATE_LIMITED:
+            return True
+        return is_transient(self.status, self.error)
 
 
 @dataclass(slots=True)
@@ -70,98 +91,119 @@ class Counters:
     hosts_unresolved: set[str] = field(default_factory=set)
 
 
-def default_transport(config: Config) -> httpx.AsyncBaseTransport:
-    """The transport used for real runs: aiohttp's connection pool behind httpx's API."""
+def ssl_context(config: Config) -> ssl.SSLContext:
+    """Verification per config: ``--insecure``, ``--ca-bundle``, else the system store.
+
+    ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` are honoured through OpenSSL's defaults.
+    """
+    if config.insecure:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    cafile = str(config.ca_bundle) if config.ca_bundle else None
+    return ssl.create_default_context(cafile=cafile)
+
+
+def default_transport(config: Config, policy: AddressPolicy) -> httpx.AsyncBaseTransport:
+    """The transport for real runs: aiohttp's pool behind httpx's API, names vetted on lookup."""
+    context = ssl_context(config)
 
     def session() -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
             limit=config.max_concurrency,
             limit_per_host=0,
             ttl_dns_cache=300,
-            ssl=ssl.create_default_context(),
+            ssl=context,
+            resolver=PolicyResolver(policy),
         )
-        return aiohttp.ClientSession(connector=connector, auto_decompress=False)
+        return aiohttp.ClientSession(
+            connector=connector, auto_decompress=False, trust_env=config.trust_env
+        )
 
     return AiohttpTransport(client=session)
 
 
 class Fetcher:
-    """Fetches URLs within the configured limits and deadlines; owns one HTTP client."""
+    """Fetches URLs politely and within deadlines; one per run, owning one transport."""
 
     def __init__(self, config: Config, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.config = config
         self.counters = Counters()
+        self.policy = AddressPolicy(config.allow_hosts, config.allow_networks)
+        inner = transport or default_transport(config, self.policy)
+        self._transport = PolicyTransport(self.policy, inner)
+        self.hosts = HostPool(config.per_host_concurrency, config.min_interval, config.host_rules)
+        self._retry = RetryPolicy(retries=config.retries)
+        self._rng = random.Random()
         self._slots = asyncio.Semaphore(config.max_concurrency)
-        self._transport = transport or default_transport(config)
-        self._headers = httpx.Headers({"User-Agent": config.user_agent, "Accept": "*/*"})
         self._timeouts = httpx.Timeout(
             config.request_timeout,
             connect=config.connect_timeout,
             read=config.read_timeout,
             pool=None,
         ).as_dict()
+        self._header_values = [
+            (rule.pattern.lower(), rule.name, os.environ.get(rule.env, ""))
+            for rule in config.headers
+        ]
 
     async def aclose(self) -> None:
         await self._transport.aclose()
 
-    async def fetch(self, url: str, read: BodyReader[T]) -> Fetched[T]:
-        """GET ``url`` following redirects, then let ``read`` consume the final body.
+    async def fetch(
+        self, url: str, read: BodyReader[T], limit: int, *, identity: bool = False
+    ) -> Fetched[T]:
+        """GET ``url`` (HEAD first with ``--method head``), then let ``read`` take the body.
 
-        The whole exchange, redirects and body included, ends within the
-        configured request deadline; failures are returned, never raised.
+        Failures are returned, never raised. ``identity`` asks for an unencoded
+        body (images are judged from their raw bytes).
         """
-        result: Fetched[T] = Fetched(url)
         started = time.perf_counter()
-        async with self._slots:
-            self.counters.network_fetches += 1
-            try:
-                async with asyncio.timeout(self.config.request_timeout):
-                    await self._follow(url, read, result)
-            except TimeoutError:
-                result.error = Reason.TIMEOUT
-                result.message = f"no complete answer within {self.config.request_timeout:g} s"
-            except (httpx.HTTPError, aiohttp.ClientError, OSError) as exc:
-                result.error, result.message = classify(exc)
+        self.counters.network_fetches += 1
+        result: Fetched[T] = Fetched(url)
+        if self.config.method == "head" and not identity:
+            await self._chain(url, "HEAD", read, limit, identity, result)
+            if result.error is None and result.status is not None and 200 <= result.status < 300:
+                return self._finish(result, started)
+            result = Fetched(url, requests=result.requests, retries=result.retries)
+        await self._chain(url, "GET", read, limit, identity, result)
+        return self._finish(result, started)
+
+    def _finish(self, result: Fetched[T], started: float) -> Fetched[T]:
         result.elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
         if result.error is Reason.DNS:
             self.counters.dns_failures += 1
             self.counters.hosts_unresolved.add(httpx.URL(result.url).host)
         return result
 
-    async def _follow(self, url: str, read: BodyReader[T], result: Fetched[T]) -> None:
+    async def _chain(
+        self,
+        url: str,
+        method: str,
+        read: BodyReader[T],
+        limit: int,
+        identity: bool,
+        result: Fetched[T],
+    ) -> None:
         seen = {url}
         current = url
         while True:
-            request = httpx.Request(
-                "GET", current, headers=self._headers, extensions={"timeout": self._timeouts}
-            )
-            result.requests += 1
-            self.counters.requests += 1
-            response = await self._transport.handle_async_request(request)
-            try:
-                location = response.headers.get("location")
-                if response.status_code in _REDIRECT_STATUSES and location:
-                    result.redirects.append(Hop(current, response.status_code))
-                    current = self._next_hop(current, location, seen, result)
-                    if result.error is not None:
-                        return
-                    continue
-                result.status = response.status_code
-                result.final_url = current
-                result.headers = response.headers
-                result.body = await read(response)
-                result.bytes_read += response.num_bytes_downloaded
-                self.counters.bytes_read += response.num_bytes_downloaded
+            location = await self._exchange(current, method, read, limit, identity, result)
+            if location is None or result.error is not None:
                 return
-            finally:
-                await response.aclose()
+            result.redirects.append(Hop(current, result.status or 0))
+            current = self._next_hop(current, location, seen, result)
+            if result.error is not None:
+                return
+            result.status = None
 
     def _next_hop(self, current: str, location: str, seen: set[str], result: Fetched[T]) -> str:
         try:
             target = normalize(str(httpx.URL(current).join(location)))
         except (BadUrl, httpx.InvalidURL) as exc:
-            reason = exc.reason if isinstance(exc, BadUrl) else Reason.INVALID_URL
-            result.error, result.message = reason, f"redirect to {location!r}: {exc}"
+            result.error = Reason.UNSAFE_URL if _is_other_scheme(location) else Reason.INVALID_URL
+            result.message = f"redirect to {location!r}: {exc}"
             return current
         if target in seen:
             result.error = Reason.REDIRECT_LOOP
@@ -172,25 +214,206 @@ class Fetcher:
         seen.add(target)
         return target
 
+    async def _exchange(
+        self,
+        url: str,
+        method: str,
+        read: BodyReader[T],
+        limit: int,
+        identity: bool,
+        result: Fetched[T],
+    ) -> str | None:
+        """One hop with its retries; returns the Location of a redirect, else None."""
+        name = httpx.URL(url).host
+        host = self.hosts.get(name)
+        for attempt in range(self._retry.retries + 1):
+            refusal = self._too_long_a_pause(host)
+            if refusal:
+                result.error, result.message = Reason.RATE_LIMITED, refusal
+                return None
+            async with host.slot(), self._slots:
+                location = await self._attempt(url, method, read, limit, identity, result, host)
+            if not is_transient(result.status, result.error) or attempt == self._retry.retries:
+                return location
+            wait = self._wait_before_retry(result, host, attempt)
+            if wait is None:
+                return None
+            host.stats.retries += 1
+            result.retries += 1
+            await asyncio.sleep(wait)
+        return None
+
+    def _too_long_a_pause(self, host: Host) -> str | None:
+        remaining = host.paused_until - time.monotonic()
+        if remaining > self.config.retry_after_cap:
+            return (
+                f"the server asked to wait {remaining:.0f} s (Retry-After), "
+                f"over the {self.config.retry_after_cap:g} s cap"
+            )
+        return None
+
+    def _wait_before_retry(self, result: Fetched[T], host: Host, attempt: int) -> float | None:
+        """How long to sleep before the next try; None when the server's wait is over the cap."""
+        asked = None
+        if result.status in (429, 503) and result.headers is not None:
+            asked = retry_after(result.headers.get("retry-after"))
+        if asked is None:
+            return self._retry.backoff(attempt, self._rng)
+        if asked > self.config.retry_after_cap:
+            host.pause(asked)
+            result.error = Reason.RATE_LIMITED
+            result.message = (
+                f"the server asked to wait {asked:.0f} s (Retry-After), "
+                f"over the {self.config.retry_after_cap:g} s cap"
+            )
+            return None
+        host.pause(asked)
+        return 0.0
+
+    async def _attempt(
+        self,
+        url: str,
+        method: str,
+        read: BodyReader[T],
+        limit: int,
+        identity: bool,
+        result: Fetched[T],
+        host: Host,
+    ) -> str | None:
+        """One request with its deadline; fills ``result`` and returns a redirect's Location."""
+        result.status, result.headers, result.body, result.error_body = None, None, None, b""
+        result.error, result.message = None, ""
+        request = httpx.Request(
+            method,
+            url,
+            headers=self._headers_for(host_name(url), identity),
+            extensions={"timeout": self._timeouts},
+        )
+        result.requests += 1
+        self.counters.requests += 1
+        host.stats.requests += 1
+        started = time.monotonic()
+        response: httpx.Response | None = None
+        try:
+            async with asyncio.timeout(self.config.request_timeout):
+                response = await self._transport.handle_async_request(request)
+                result.final_url = url
+                return await self._answer(response, method, read, limit, result, host)
+        except TimeoutError:
+            result.error = Reason.TIMEOUT
+            result.message = f"no complete answer within {self.config.request_timeout:g} s"
+        except (httpx.HTTPError, aiohttp.ClientError, OSError) as exc:
+            result.error, result.message = classify(exc)
+        finally:
+            if response is not None:
+                result.bytes_read += response.num_bytes_downloaded
+                self.counters.bytes_read += response.num_bytes_downloaded
+                await response.aclose()
+            host.stats.latencies_ms.append((time.monotonic() - started) * 1000)
+        return None
+
+    async def _answer(
+        self,
+        response: httpx.Response,
+        method: str,
+        read: BodyReader[T],
+        limit: int,
+        result: Fetched[T],
+        host: Host,
+    ) -> str | None:
+        status = response.status_code
+        result.status = status
+        result.headers = response.headers
+        location: str | None = response.headers.get("location")
+        if status in REDIRECT_STATUSES and location:
+            result.final_url = None
+            return location
+        if status == 429:
+            host.rate_limited()
+        elif status < 500:
+            host.answered_well()
+        if method == "HEAD":
+            return None
+        if 200 <= status < 300:
+            result.body = await read(response, min(limit, self.config.max_response_bytes))
+        else:
+            result.error_body = await read_prefix(response, ERROR_BODY_BYTES)
+        return None
+
+    def _headers_for(self, host: str, identity: bool) -> dict[str, str]:
+        headers = {
+            "User-Agent": self.config.user_agent,
+            "Accept": "*/*",
+            "Accept-Encoding": "identity" if identity else "gzip, deflate",
+        }
+        for pattern, name, value in self._header_values:
+            if value and fnmatchcase(host, pattern):
+                headers[name] = value
+        return headers
+
+
+def host_name(url: str) -> str:
+    return httpx.URL(url).host
+
+
+def _is_other_scheme(location: str) -> bool:
+    scheme, colon, _ = location.partition(":")
+    return bool(colon) and scheme.isalpha() and scheme.lower() not in ("http", "https")
+
+
+async def body_chunks(response: httpx.Response, limit: int) -> AsyncIterator[bytes]:
+    """The decoded body, chunk by chunk, never more than ``limit`` decoded bytes in all.
+
+    gzip and deflate are decoded here with a bounded output size, so a
+    compression bomb costs at most ``limit`` bytes of memory. Other encodings
+    are passed through as they came. A response that was read already (as
+    test doubles give) yields its decoded content.
+    """
+    if response.is_stream_consumed:
+        yield response.content[:limit]
+        return
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    decoder = _decoder(encoding)
+    remaining = limit
+    async for raw in response.aiter_raw(_CHUNK):
+        if decoder is None:
+            chunk = raw[:remaining]
+        else:
+            try:
+                chunk = decoder.decompress(raw, remaining)
+            except zlib.error as exc:
+                raise httpx.DecodingError(f"bad {encoding} body: {exc}") from exc
+        remaining -= len(chunk)
+        if chunk:
+            yield chunk
+        if remaining <= 0:
+            return
+
+
+def _decoder(encoding: str) -> zlib._Decompress | None:
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(zlib.MAX_WBITS | 16)
+    if encoding == "deflate":
+        return zlib.decompressobj(zlib.MAX_WBITS | 32)
+    return None
+
 
 async def read_prefix(response: httpx.Response, limit: int) -> bytes:
     """Read at most ``limit`` decoded body bytes, then stop."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= limit:
-            break
-    return b"".join(chunks)[:limit]
+    chunks = [chunk async for chunk in body_chunks(response, limit)]
+    return b"".join(chunks)
 
 
 def classify(exc: BaseException) -> tuple[Reason, str]:
     """Map a transport failure to a reason and a short human message.
 
-    The httpx exception type alone is not trusted (the aiohttp bridge maps some
-    resets to ConnectTimeout), so the whole cause chain is inspected.
+    The httpx exception type alone is not trusted (the aiohttp bridge reports
+    refused connections and DNS failures as ConnectTimeout), so the whole cause
+    chain is inspected.
     """
+    unsafe = find_unsafe(exc)
+    if unsafe is not None:
+        return Reason.UNSAFE_URL, str(unsafe)
     chain = _chain(exc)
     for item in chain:
         if isinstance(item, socket.gaierror | aiohttp.ClientConnectorDNSError):
@@ -199,20 +422,21 @@ def classify(exc: BaseException) -> tuple[Reason, str]:
         if isinstance(item, ssl.SSLError | aiohttp.ClientSSLError):
             return Reason.TLS, f"TLS failed: {_text(item)}"
     for item in chain:
-        if isinstance(
-            item, TimeoutError | aiohttp.ServerTimeoutError | httpx.ReadTimeout | httpx.WriteTimeout
-        ):
-            return Reason.TIMEOUT, "the server stopped answering before the deadline"
-    for item in chain:
-        if isinstance(item, aiohttp.ClientResponseError | httpx.RemoteProtocolError):
-            return Reason.PROTOCOL, f"invalid HTTP answer: {_text(item)}"
-        if isinstance(item, aiohttp.ServerDisconnectedError):
-            return Reason.CONNECT, "the server closed the connection without an answer"
-    for item in chain:
+        if isinstance(item, httpx.DecodingError):
+            return Reason.PROTOCOL, _text(item)
         if isinstance(item, ConnectionRefusedError):
             return Reason.CONNECT, "the connection was refused"
         if isinstance(item, ConnectionResetError):
             return Reason.CONNECT, "the connection was reset"
+        if isinstance(item, aiohttp.ServerDisconnectedError):
+            return Reason.CONNECT, "the server closed the connection without a complete answer"
+        if isinstance(item, aiohttp.ClientPayloadError):
+            return Reason.CONNECT, f"the body was cut short: {_text(item)}"
+        if isinstance(item, aiohttp.ClientResponseError | httpx.RemoteProtocolError):
+            return Reason.PROTOCOL, f"invalid HTTP answer: {_text(item)}"
+    for item in chain:
+        if isinstance(item, TimeoutError | aiohttp.ServerTimeoutError | httpx.TimeoutException):
+            return Reason.TIMEOUT, "the server stopped answering before the deadline"
     return Reason.CONNECT, _text(exc)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import httpx
 from PIL import Image, ImageFile
 
+from linkcheck.fetch import body_chunks
 from linkcheck.verdicts import Reason
 
 _SIGNATURES = (
@@ -38,7 +39,7 @@ async def read_image(response: httpx.Response, limit: int) -> ImageProbe:
     parser = ImageFile.Parser()
     head = b""
     size = 0
-    async for chunk in response.aiter_bytes():
+    async for chunk in body_chunks(response, limit):
         if len(head) < 64:
             head += chunk[: 64 - len(head)]
         size += len(chunk)

@@ -12,6 +12,7 @@ import os
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,8 +20,12 @@ from typing import IO, Any
 
 from linkcheck._version import __version__
 from linkcheck.checks import Check
+from linkcheck.fetch import host_name
 from linkcheck.seeds import Seed, SeedError
-from linkcheck.verdicts import Verdict
+from linkcheck.verdicts import Reason
+
+#: Reasons of checks that sent no request, so they say nothing about a host.
+_NOT_REQUESTED = frozenset({Reason.INVALID_URL, Reason.UNSAFE_URL, Reason.EXCLUDED})
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("schema") / "report-v1.schema.json"
@@ -60,29 +65,42 @@ class Summary:
     reasons: Counter[str] = field(default_factory=Counter)
     hosts_unresolved: int = 0
     no_host_resolved: bool = False
+    stopped: str | None = None
+    hosts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def add(self, result: SeedResult) -> None:
-        self.seeds += 1
-        self.invalid_seeds += 0 if result.valid else 1
+    def add(self, result: SeedResult, sign: int = 1) -> None:
+        """Count a seed result in (or, with ``sign=-1``, out again)."""
+        self.seeds += sign
+        self.invalid_seeds += 0 if result.valid else sign
         for check in result.checks:
-            self.checks += 1
-            self.reasons[check.reason.value] += 1
-            match check.verdict:
-                case Verdict.OK:
-                    self.ok += 1
-                case Verdict.WARNING:
-                    self.warning += 1
-                case Verdict.FAILED:
-                    self.failed += 1
-                case Verdict.SKIPPED:
-                    self.skipped += 1
+            self.checks += sign
+            self.reasons[check.reason.value] += sign
+            verdict = check.verdict.value
+            setattr(self, verdict, getattr(self, verdict) + sign)
+            if check.reason not in _NOT_REQUESTED:
+                verdicts = self.host(host_name(check.url))["verdicts"]
+                verdicts[verdict] = verdicts.get(verdict, 0) + sign
+        self.reasons += Counter()  # drops reasons counted out to zero
+
+    def host(self, name: str) -> dict[str, Any]:
+        """The report entry of one host, made on first use."""
+        entry = self.hosts.get(name)
+        if entry is None:
+            entry = self.hosts[name] = {"verdicts": {}}
+        return entry
+
+    def failing(self, fail_on: str = "failed") -> bool:
+        """Whether the run should exit non-zero: failures, invalid seeds (and warnings if asked)."""
+        warned = fail_on == "warning" and self.warning > 0
+        return self.failed > 0 or self.invalid_seeds > 0 or warned
 
     @property
     def passed(self) -> bool:
-        return self.failed == 0 and self.invalid_seeds == 0
+        return not self.failing()
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        del data["hosts"]
         data["reasons"] = dict(sorted(self.reasons.items()))
         return data
 
@@ -118,12 +136,17 @@ def seed_to_dict(result: SeedResult) -> dict[str, Any]:
 
 @dataclass
 class Report:
-    """A finished (or interrupted) run: metadata, summary and the spooled seed results."""
+    """A finished (or stopped) run: metadata, summary and the spooled seed results.
+
+    ``late`` holds seed results replaced by the recheck pass, each line prefixed
+    by the index of the seed it replaces, in index order.
+    """
 
     started_at: datetime
     finished_at: datetime
     summary: Summary
     spool: Path
+    late: Path | None = None
 
     @property
     def duration_s(self) -> float:
@@ -131,9 +154,21 @@ class Report:
 
     def seeds(self) -> Iterator[dict[str, Any]]:
         """The seed results in input order, as their JSON objects."""
-        with self.spool.open(encoding="utf-8") as lines:
-            for line in lines:
-                yield json.loads(line)
+        for line in self._lines():
+            yield json.loads(line)
+
+    def _lines(self) -> Iterator[str]:
+        """Spooled JSON lines in input order, rechecked results in place of the first ones."""
+        with ExitStack() as stack:
+            lines = stack.enter_context(self.spool.open(encoding="utf-8"))
+            late = stack.enter_context(self.late.open(encoding="utf-8")) if self.late else None
+            pending = _late_entry(late)
+            for index, line in enumerate(lines):
+                if pending is not None and pending[0] == index:
+                    yield pending[1]
+                    pending = _late_entry(late)
+                else:
+                    yield line.rstrip("\n")
 
     def header(self) -> dict[str, Any]:
         return {
@@ -143,20 +178,31 @@ class Report:
             "finished_at": _iso(self.finished_at),
             "duration_s": self.duration_s,
             "summary": self.summary.to_dict(),
+            "hosts": dict(sorted(self.summary.hosts.items())),
         }
 
     def write_json(self, stream: IO[str]) -> None:
         """Stream the whole report as JSON, seed by seed."""
         header = json.dumps(self.header(), ensure_ascii=False, indent=1)
         stream.write(header[:-2] + ',\n "seeds": [')
-        with self.spool.open(encoding="utf-8") as lines:
-            for index, line in enumerate(lines):
-                stream.write(",\n  " if index else "\n  ")
-                stream.write(line.rstrip("\n"))
+        for index, line in enumerate(self._lines()):
+            stream.write(",\n  " if index else "\n  ")
+            stream.write(line)
         stream.write("\n ]\n}\n")
 
     def discard(self) -> None:
+        """Remove the spool files; the report cannot be read afterwards."""
         self.spool.unlink(missing_ok=True)
+        if self.late is not None:
+            self.late.unlink(missing_ok=True)
+
+
+def _late_entry(lines: IO[str] | None) -> tuple[int, str] | None:
+    line = lines.readline() if lines is not None else ""
+    if not line:
+        return None
+    index, _, text = line.partition("\t")
+    return int(index), text.rstrip("\n")
 
 
 class Spool:
@@ -166,6 +212,8 @@ class Spool:
         handle, name = tempfile.mkstemp(prefix="linkcheck-", suffix=".jsonl", dir=directory)
         self.path = Path(name)
         self._file = os.fdopen(handle, "w", encoding="utf-8")
+        self._late: IO[str] | None = None
+        self.late_path: Path | None = None
         self.summary = Summary()
 
     def add(self, result: SeedResult) -> None:
@@ -173,8 +221,25 @@ class Spool:
         self._file.write(json.dumps(seed_to_dict(result), ensure_ascii=False))
         self._file.write("\n")
 
+    def replace(self, index: int, old: SeedResult, new: SeedResult) -> None:
+        """Put ``new`` in place of the result at ``index``; calls must come in index order."""
+        if self._late is None:
+            handle, name = tempfile.mkstemp(prefix="linkcheck-late-", suffix=".jsonl")
+            self.late_path = Path(name)
+            self._late = os.fdopen(handle, "w", encoding="utf-8")
+        self.summary.add(old, sign=-1)
+        self.summary.add(new)
+        self._late.write(f"{index}\t{json.dumps(seed_to_dict(new), ensure_ascii=False)}\n")
+
     def close(self) -> None:
         self._file.close()
+        if self._late is not None:
+            self._late.close()
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+        if self.late_path is not None:
+            self.late_path.unlink(missing_ok=True)
 
 
 def write_atomically(report: Report, path: Path) -> None:

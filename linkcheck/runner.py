@@ -2,27 +2,39 @@
 
 Seeds stream through a bounded window: at most ``seed_window`` seeds are in
 flight, their results leave in input order, and each unique URL is fetched
-once however many seeds name it.
+once however many seeds name it. Seeds whose checks failed transiently are
+checked again in one recheck pass at the end, so a blip in a long run does not
+fail it. A run-wide time limit or a signal stops the run cleanly: unfinished
+checks are reported ``skipped`` and the report is still written.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Iterable
-from functools import partial
+import signal
+from collections.abc import Callable, Coroutine, Iterable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from linkcheck.checks import Check, judge, judge_unrequestable
+from linkcheck.checks import Check, judge, judge_skipped, judge_unrequestable
 from linkcheck.config import Config
 from linkcheck.fetch import Fetched, Fetcher, read_prefix
+from linkcheck.filters import UrlFilter
 from linkcheck.images import read_image
 from linkcheck.report import Report, SeedResult, Spool, now
 from linkcheck.seeds import Kind, Seed, Target, find_seed_files, read_seed
+from linkcheck.verdicts import Reason
 
 FetchKey = tuple[bool, str]
+Window = asyncio.Queue[tuple[Seed, asyncio.Task[tuple[SeedResult, bool]]] | None]
+
+_STOP_MESSAGES = {
+    Reason.TIMEOUT: "not checked: the run reached its --max-duration",
+    Reason.INTERRUPTED: "not checked: the run was interrupted",
+}
 
 
 class Runner:
@@ -31,23 +43,115 @@ class Runner:
     def __init__(self, config: Config, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.config = config
         self.fetcher = Fetcher(config, transport)
+        self.filter = UrlFilter.from_config(config)
+        self.stopped: Reason | None = None
         self._fetches: dict[FetchKey, asyncio.Task[Fetched[Any]]] = {}
+        self._held: list[tuple[int, Seed, SeedResult]] = []
+
+    def stop(self, reason: Reason) -> None:
+        """End the run early: no new request starts and unfinished ones are abandoned."""
+        if self.stopped is not None:
+            return
+        self.stopped = reason
+        for task in self._fetches.values():
+            task.cancel()
 
     async def run(self, seed_files: Iterable[Path], spool: Spool) -> None:
         """Check every seed and add its result to ``spool`` in input order."""
-        window: asyncio.Queue[asyncio.Task[SeedResult] | None] = asyncio.Queue(
-            maxsize=self.config.seed_window
-        )
+        loop = asyncio.get_running_loop()
+        timer = None
+        if self.config.max_duration is not None:
+            timer = loop.call_later(self.config.max_duration, self.stop, Reason.TIMEOUT)
+        handled = _on_signals(loop, lambda: self.stop(Reason.INTERRUPTED))
+        try:
+            await self._main_pass(seed_files, spool)
+            if self._held and self.stopped is None and self.config.recheck:
+                await self._recheck_pass(spool)
+        finally:
+            if timer is not None:
+                timer.cancel()
+            for signum in handled:
+                loop.remove_signal_handler(signum)
+            await self.fetcher.aclose()
+        self._summarise(spool)
+
+    async def _main_pass(self, seed_files: Iterable[Path], spool: Spool) -> None:
+        window: Window = asyncio.Queue(maxsize=self.config.seed_window)
         writer = asyncio.create_task(self._drain(window, spool))
         try:
             for path in seed_files:
+                if self.stopped is not None:
+                    break
                 seed = read_seed(path, self.config)
-                await window.put(asyncio.create_task(self._check_seed(seed)))
+                await window.put((seed, asyncio.create_task(self._check_seed(seed))))
             await window.put(None)
             await writer
         finally:
             writer.cancel()
-            await self.fetcher.aclose()
+
+    async def _drain(self, window: Window, spool: Spool) -> None:
+        index = 0
+        while (entry := await window.get()) is not None:
+            seed, task = entry
+            result, transient = await task
+            spool.add(result)
+            if transient:
+                self._held.append((index, seed, result))
+            index += 1
+
+    async def _recheck_pass(self, spool: Spool) -> None:
+        """Fetch every transiently failed URL once more and re-judge the seeds that named it."""
+        for key, task in list(self._fetches.items()):
+            if task.done() and not task.cancelled() and task.result().transient:
+                del self._fetches[key]
+        rechecked = await asyncio.gather(
+            *(self._check_seed(seed) for _, seed, _ in self._held), return_exceptions=True
+        )
+        if self.stopped is not None:
+            return
+        for (index, _, old), new in zip(self._held, rechecked, strict=True):
+            if isinstance(new, tuple):
+                spool.replace(index, old, new[0])
+
+    async def _check_seed(self, seed: Seed) -> tuple[SeedResult, bool]:
+        """The seed's result, and whether any of its checks failed transiently."""
+        outcomes = await asyncio.gather(*(self._check_target(t) for t in seed.targets))
+        checks = tuple(check for check, _ in outcomes)
+        return SeedResult.of(seed, checks), any(transient for _, transient in outcomes)
+
+    async def _check_target(self, target: Target) -> tuple[Check, bool]:
+        if target.problem is not None:
+            return judge_unrequestable(target), False
+        excluded = self.filter.excluded(target.url)
+        if excluded is not None:
+            return judge_skipped(target, Reason.EXCLUDED, excluded), False
+        if self.stopped is not None:
+            return judge_skipped(target, self.stopped, _STOP_MESSAGES[self.stopped]), False
+        task = self._fetch_once(target)
+        try:
+            fetched = await task
+        except asyncio.CancelledError:
+            if self.stopped is None or not task.cancelled():
+                raise
+            return judge_skipped(target, self.stopped, _STOP_MESSAGES[self.stopped]), False
+        return judge(target, fetched, self.config.accept), fetched.transient
+
+    def _fetch_once(self, target: Target) -> asyncio.Task[Fetched[Any]]:
+        url = self.filter.remapped(target.url)
+        as_image = target.kind is Kind.IMAGE
+        key = (as_image, url)
+        task = self._fetches.get(key)
+        if task is None:
+            fetch: Coroutine[Any, Any, Fetched[Any]]
+            if as_image:
+                limit = self.config.max_image_bytes
+                fetch = self.fetcher.fetch(url, read_image, limit, identity=True)
+            else:
+                fetch = self.fetcher.fetch(url, read_prefix, self.config.page_body_bytes)
+            task = self._fetches[key] = asyncio.create_task(fetch)
+        return task
+
+    def _summarise(self, spool: Spool) -> None:
         counters = self.fetcher.counters
         summary = spool.summary
         summary.urls = len(self._fetches)
@@ -57,47 +161,34 @@ class Runner:
         summary.no_host_resolved = (
             counters.network_fetches > 0 and counters.dns_failures == counters.network_fetches
         )
+        summary.stopped = self.stopped.value if self.stopped is not None else None
+        for name, host in self.fetcher.hosts.hosts.items():
+            summary.host(name).update(host.stats.to_dict())
 
-    async def _drain(
-        self, window: asyncio.Queue[asyncio.Task[SeedResult] | None], spool: Spool
-    ) -> None:
-        while (task := await window.get()) is not None:
-            spool.add(await task)
 
-    async def _check_seed(self, seed: Seed) -> SeedResult:
-        checks = await asyncio.gather(*(self._check_target(t) for t in seed.targets))
-        return SeedResult.of(seed, tuple(checks))
-
-    async def _check_target(self, target: Target) -> Check:
-        if target.problem is not None:
-            return judge_unrequestable(target)
-        return judge(target, await self._fetch_once(target))
-
-    def _fetch_once(self, target: Target) -> Awaitable[Fetched[Any]]:
-        as_image = target.kind is Kind.IMAGE
-        key = (as_image, target.url)
-        task = self._fetches.get(key)
-        if task is None:
-            reader: Any
-            if as_image:
-                reader = partial(read_image, limit=self.config.max_image_bytes)
-            else:
-                reader = partial(read_prefix, limit=self.config.page_body_bytes)
-            task = asyncio.create_task(self.fetcher.fetch(target.url, reader))
-            self._fetches[key] = task
-        return task
+def _on_signals(loop: asyncio.AbstractEventLoop, stop: Callable[[], None]) -> list[int]:
+    """Route SIGINT and SIGTERM to ``stop`` where the platform allows; returns those handled."""
+    handled: list[int] = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, stop)
+            handled.append(signum)
+    return handled
 
 
 async def check_async(config: Config, transport: httpx.AsyncBaseTransport | None = None) -> Report:
-    """Check the seeds named by ``config`` and return the report (spool still open to read)."""
+    """Check the seeds named by ``config`` and return the report (its spool still readable)."""
     started = now()
     spool = Spool()
     try:
         runner = Runner(config, transport)
         await runner.run(find_seed_files(config.paths, config.patterns), spool)
-    finally:
+    except BaseException:
         spool.close()
-    return Report(started, now(), spool.summary, spool.path)
+        spool.discard()
+        raise
+    spool.close()
+    return Report(started, now(), spool.summary, spool.path, spool.late_path)
 
 
 def check(config: Config, transport: httpx.AsyncBaseTransport | None = None) -> Report:

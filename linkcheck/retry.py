@@ -1,0 +1,55 @@
+"""The retry policy: what is worth another try, and how long to wait before it.
+
+Transient failures (resets, timeouts, 408, 429, 5xx gateway errors) are retried
+with exponential backoff and full jitter; nothing else is. This is the only
+place that decides.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+from linkcheck.verdicts import Reason
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+RETRY_REASONS = frozenset({Reason.CONNECT, Reason.TIMEOUT, Reason.PROTOCOL})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """``retries`` extra attempts after the first; waits grow from ``base`` up to ``cap``."""
+
+    retries: int = 2
+    base: float = 0.5
+    cap: float = 8.0
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        """Full jitter: a uniform wait in [0, min(cap, base * 2**attempt)]."""
+        return rng.uniform(0.0, min(self.cap, self.base * 2**attempt))
+
+
+def is_transient(status: int | None, reason: Reason | None) -> bool:
+    """Whether an outcome may well change on a later try."""
+    if reason is not None:
+        return reason in RETRY_REASONS
+    return status in RETRY_STATUSES
+
+
+def retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date), or None."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    seconds = (moment - (now or datetime.now(UTC))).total_seconds()
+    return max(0.0, seconds)
