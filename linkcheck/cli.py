@@ -174,6 +174,13 @@ def _network_options(group: argparse._ArgumentGroup) -> None:
         help=f"retries of transient failures, 0 disables [{Config.retries}]",
     )
     group.add_argument(
+        "--retry-backoff",
+        type=_at_least(0, float),
+        metavar="SECONDS",
+        help=f"first retry waits up to this, doubling each time (full jitter) "
+        f"[{Config.retry_backoff:g}]",
+    )
+    group.add_argument(
         "--retry-after-cap",
         type=_at_least(0, float),
         metavar="SECONDS",

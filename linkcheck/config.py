@@ -144,6 +144,7 @@ class Config:
     request_timeout: float = 20.0
     max_duration: float | None = None
     retries: int = 2
+    retry_backoff: float = 0.5
     retry_after_cap: float = 60.0
     recheck: bool = True
     max_redirects: int = 10

@@ -117,9 +117,13 @@ def default_transport(config: Config, policy: AddressPolicy) -> httpx.AsyncBaseT
             ssl=context,
             resolver=PolicyResolver(policy),
         )
-        return aiohttp.ClientSession(
+        session = aiohttp.ClientSession(
             connector=connector, auto_decompress=False, trust_env=config.trust_env
         )
+        # aiohttp silently resends an idempotent request once after a reset; retries
+        # are decided (and counted) in one place, ours. aiohttp's test client does the same.
+        session._retry_connection = False
+        return session
 
     return AiohttpTransport(client=session)
 
@@ -134,7 +138,7 @@ class Fetcher:
         inner = transport or default_transport(config, self.policy)
         self._transport = PolicyTransport(self.policy, inner)
         self.hosts = HostPool(config.per_host_concurrency, config.min_interval, config.host_rules)
-        self._retry = RetryPolicy(retries=config.retries)
+        self._retry = RetryPolicy(retries=config.retries, base=config.retry_backoff)
         self._rng = random.Random()
         self._slots = asyncio.Semaphore(config.max_concurrency)
         self._timeouts = httpx.Timeout(

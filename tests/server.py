@@ -33,7 +33,8 @@ Handler = Callable[[BaseHTTPRequestHandler], None]
 class LoopbackServer:
     """Serves registered routes on an ephemeral port and records every request."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
         self.routes: dict[str, Answer | Handler] = {}
         self.hits: list[Hit] = []
         self._lock = threading.Lock()
@@ -57,7 +58,7 @@ class LoopbackServer:
 
             do_HEAD = do_GET
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
+        self._httpd = ThreadingHTTPServer((host, 0), RequestHandler)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -71,7 +72,7 @@ class LoopbackServer:
         self._httpd.server_close()
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     def add(self, path: str, answer: Answer | Handler) -> str:
         self.routes[path] = answer

@@ -1,0 +1,267 @@
+"""Network policy with HTTP mocked by respx: retries, Retry-After, verdict policy, URL rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from linkcheck.config import Config, parse_accept, parse_header_rule, parse_remap
+from linkcheck.report import Report
+from linkcheck.retry import retry_after
+from linkcheck.runner import check
+from tests.conftest import write_seed
+
+
+def run(
+    tmp_path: Path, router: respx.MockRouter, front_matter: str, **changes: Any
+) -> tuple[list[dict[str, Any]], Report]:
+    write_seed(tmp_path, "seed.txt", front_matter)
+    settings: dict[str, Any] = {"paths": (tmp_path,), "retry_backoff": 0.01}
+    settings.update(changes)
+    report = check(Config(**settings), transport=httpx.MockTransport(router.async_handler))
+    try:
+        return [c for seed in report.seeds() for c in seed["checks"]], report
+    finally:
+        report.discard()
+
+
+@pytest.fixture
+def router() -> respx.MockRouter:
+    return respx.MockRouter(assert_all_called=False)
+
+
+def test_503_twice_then_200_is_ok_after_two_retries(
+    tmp_path: Path, router: respx.MockRouter
+) -> None:
+    router.get("https://a.test/").mock(
+        side_effect=[httpx.Response(503), httpx.Response(503), httpx.Response(200)]
+    )
+    [page], report = run(tmp_path, router, 'webUrl: "https://a.test/"')
+    assert page["verdict"] == "ok"
+    assert router.calls.call_count == 3
+    assert report.summary.requests == 3
+    assert report.summary.hosts["a.test"]["retries"] == 2
+
+
+def test_retries_zero_disables_retrying(tmp_path: Path, router: respx.MockRouter) -> None:
+    router.get("https://a.test/").mock(side_effect=[httpx.Response(503), httpx.Response(200)])
+    [page], _ = run(tmp_path, router, 'webUrl: "https://a.test/"', retries=0, recheck=False)
+    assert (page["verdict"], page["http_status"]) == ("failed", 503)
+    assert router.calls.call_count == 1
+
+
+def test_recheck_pass_turns_a_blip_into_ok(tmp_path: Path, router: respx.MockRouter) -> None:
+    router.get("https://a.test/").mock(
+        side_effect=[httpx.Response(502), httpx.Response(502), httpx.Response(200)]
+    )
+    [page], report = run(tmp_path, router, 'webUrl: "https://a.test/"', retries=1)
+    assert page["verdict"] == "ok"
+    assert router.calls.call_count == 3
+    assert (report.summary.ok, report.summary.failed) == (1, 0)
+
+
+def test_no_retry_on_404(tmp_path: Path, router: respx.MockRouter) -> None:
+    router.get("https://a.test/").respond(404)
+    [page], _ = run(tmp_path, router, 'webUrl: "https://a.test/"')
+    assert page["reason"] == "http_status"
+    assert router.calls.call_count == 1
+
+
+def test_429_with_retry_after_then_200_waits_and_is_ok(
+    tmp_path: Path, router: respx.MockRouter
+) -> None:
+    router.get("https://a.test/").mock(
+        side_effect=[httpx.Response(429, headers={"Retry-After": "1"}), httpx.Response(200)]
+    )
+    started = datetime.now(UTC)
+    [page], report = run(tmp_path, router, 'webUrl: "https://a.test/"')
+    waited = (datetime.now(UTC) - started).total_seconds()
+    assert page["verdict"] == "ok"
+    assert waited >= 0.9
+    host = report.summary.hosts["a.test"]
+    assert (host["server_waits"], host["rate_limited_answers"]) == (1, 1)
+
+
+def test_retry_after_over_the_cap_is_not_waited_out(
+    tmp_path: Path, router: respx.MockRouter
+) -> None:
+    router.get("https://a.test/").respond(429, headers={"Retry-After": "3600"})
+    [page], _ = run(tmp_path, router, 'webUrl: "https://a.test/"', retry_after_cap=5, recheck=False)
+    assert (page["verdict"], page["reason"]) == ("warning", "rate_limited")
+    assert "3600" in page["message"]
+    assert router.calls.call_count == 1
+
+
+def test_429_after_all_retries_is_a_rate_limited_warning(
+    tmp_path: Path, router: respx.MockRouter
+) -> None:
+    router.get("https://a.test/").respond(429)
+    [page], report = run(tmp_path, router, 'webUrl: "https://a.test/"', recheck=False)
+    assert (page["verdict"], page["reason"]) == ("warning", "rate_limited")
+    assert router.calls.call_count == 3
+    assert report.summary.passed
+
+
+def test_cloudflare_challenge_is_a_blocked_warning(
+    tmp_path: Path, router: respx.MockRouter
+) -> None:
+    router.get("https://a.test/").respond(
+        403,
+        headers={"cf-mitigated": "challenge", "Server": "cloudflare"},
+        html="<title>Just a moment...</title>",
+    )
+    [page], _ = run(tmp_path, router, 'webUrl: "https://a.test/"')
+    assert (page["verdict"], page["reason"]) == ("warning", "blocked")
+    assert "Cloudflare" in page["message"]
+
+
+def test_plain_403_is_a_failure(tmp_path: Path, router: respx.MockRouter) -> None:
+    router.get("https://a.test/").respond(403, html="<title>Forbidden</title>")
+    [page], _ = run(tmp_path, router, 'webUrl: "https://a.test/"')
+    assert (page["verdict"], page["reason"]) == ("failed", "http_status")
+
+
+def test_accept_ranges_make_a_status_ok(tmp_path: Path, router: respx.MockRouter) -> None:
+    router.get("https://a.test/").respond(403)
+    [page], _ = run(
+        tmp_path, router, 'webUrl: "https://a.test/"', accept=parse_accept("200-299,403")
+    )
+    assert (page["verdict"], page["http_status"]) == ("ok", 403)
+
+
+def test_parse_accept_rejects_nonsense() -> None:
+    assert parse_accept("200-299, 403") == ((200, 299), (403, 403))
+    for bad in ("abc", "299-200", "50", ""):
+        with pytest.raises(ValueError):
+            parse_accept(bad)
+
+
+def test_excluded_urls_are_skipped_without_a_request(
+    tmp_path: Path, router: respx.MockRouter
+) -> None:
+    router.get("https://a.test/").respond(200)
+    checks, report = run(
+        tmp_path,
+        router,
+        'webUrl: "https://a.test/"\nampWebUrl: "https://amp.test/x"',
+        exclude=(r"^https://amp\.test/",),
+    )
+    assert [(c["verdict"], c["reason"]) for c in checks] == [("ok", "ok"), ("skipped", "excluded")]
+    assert router.calls.call_count == 1
+    assert report.summary.passed
+
+
+def test_include_wins_over_exclude(tmp_path: Path, router: respx.MockRouter) -> None:
+    router.get("https://a.test/keep").respond(200)
+    checks, _ = run(
+        tmp_path,
+        router,
+        'webUrl: "https://a.test/keep"\nampWebUrl: "https://a.test/drop"',
+        include=("keep",),
+        exclude=("a\\.test",),
+    )
+    assert [c["reason"] for c in checks] == ["ok", "excluded"]
+
+
+def test_remap_requests_the_mirror_and_reports_the_seed_url(
+    tmp_path: Path, router: respx.MockRouter
+) -> None:
+    router.get("https://staging.test/story").respond(200)
+    [page], _ = run(
+        tmp_path,
+        router,
+        'webUrl: "https://www.news.test/story"',
+        remap=(parse_remap(r"^https://www\.news\.test/ https://staging.test/"),),
+    )
+    assert page["verdict"] == "ok"
+    assert page["url"] == "https://www.news.test/story"
+    assert page["final_url"] == "https://staging.test/story"
+
+
+def test_header_value_comes_from_the_environment_and_never_reaches_the_report(
+    tmp_path: Path, router: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEWS_TOKEN", "s3cret-value")
+    route = router.get("https://api.news.test/a").respond(200)
+    router.get("https://other.test/").respond(200)
+    write_seed(
+        tmp_path, "seed.txt", 'webUrl: "https://api.news.test/a"\nampWebUrl: "https://other.test/"'
+    )
+    config = Config(
+        paths=(tmp_path,),
+        headers=(parse_header_rule("*.news.test:X-Token:NEWS_TOKEN"),),
+        output=tmp_path / "r.json",
+    )
+    report = check(config, transport=httpx.MockTransport(router.async_handler))
+    try:
+        from linkcheck.report import write_atomically
+
+        write_atomically(report, config.output)
+    finally:
+        report.discard()
+    assert route.calls.last.request.headers["X-Token"] == "s3cret-value"
+    other = next(c for c in router.calls if c.request.url.host == "other.test")
+    assert "X-Token" not in other.request.headers
+    assert "s3cret-value" not in config.output.read_text(encoding="utf-8")
+
+
+def test_head_method_uses_get_when_head_is_refused(
+    tmp_path: Path, router: respx.MockRouter
+) -> None:
+    router.head("https://a.test/").respond(405)
+    router.get("https://a.test/").respond(200)
+    router.head("https://b.test/").respond(200)
+    checks, _ = run(
+        tmp_path, router, 'webUrl: "https://a.test/"\nampWebUrl: "https://b.test/"', method="head"
+    )
+    assert [c["verdict"] for c in checks] == ["ok", "ok"]
+    assert sorted((c.request.method, c.request.url.host) for c in router.calls) == [
+        ("GET", "a.test"),
+        ("HEAD", "a.test"),
+        ("HEAD", "b.test"),
+    ]
+
+
+def test_user_agent_is_sent(tmp_path: Path, router: respx.MockRouter) -> None:
+    route = router.get("https://a.test/").respond(200)
+    run(tmp_path, router, 'webUrl: "https://a.test/"', user_agent="audit-bot/2")
+    assert route.calls.last.request.headers["User-Agent"] == "audit-bot/2"
+
+
+def test_retry_after_reads_seconds_and_http_dates() -> None:
+    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+    assert retry_after("120", now) == 120
+    assert retry_after("Thu, 01 Jan 2026 12:00:30 GMT", now) == 30
+    assert retry_after("Thu, 01 Jan 2026 11:00:00 GMT", now) == 0
+    assert retry_after("soon", now) is None
+    assert retry_after(None, now) is None
+
+
+def test_redirect_to_link_local_literal_is_refused(
+    tmp_path: Path, router: respx.MockRouter
+) -> None:
+    router.get("https://a.test/").respond(
+        302, headers={"Location": "http://169.254.169.254/latest/meta-data/"}
+    )
+    metadata = router.get(url__startswith="http://169.254.169.254").respond(200)
+    [page], _ = run(tmp_path, router, 'webUrl: "https://a.test/"')
+    assert (page["verdict"], page["reason"]) == ("failed", "unsafe_url")
+    assert "169.254.169.254" in page["message"]
+    assert not metadata.called
+
+
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1", "2130706433", "0x7f.1", "[::ffff:127.0.0.1]", "localhost"]
+)
+def test_loopback_literals_in_seeds_are_refused(
+    tmp_path: Path, router: respx.MockRouter, host: str
+) -> None:
+    anything = router.route().respond(200)
+    [page], _ = run(tmp_path, router, f'webUrl: "http://{host}/admin"')
+    assert (page["verdict"], page["reason"]) == ("failed", "unsafe_url")
+    assert not anything.called
