@@ -1,0 +1,50 @@
+"""GitHub Actions workflow commands: one ``::error`` or ``::warning`` annotation per problem.
+
+Values are escaped as the Actions runner unescapes them, so text from seeds or
+servers cannot end a command early or start a new one.
+"""
+
+from __future__ import annotations
+
+from typing import IO
+
+from linkcheck.formats._common import Problem, problems
+from linkcheck.formats.interface import ReportView
+
+_DATA_ESCAPES = str.maketrans({"%": "%25", "\r": "%0D", "\n": "%0A"})
+_PROPERTY_ESCAPES = str.maketrans({"%": "%25", "\r": "%0D", "\n": "%0A", ":": "%3A", ",": "%2C"})
+
+
+def escape_data(text: str) -> str:
+    """The message part of a workflow command."""
+    return text.translate(_DATA_ESCAPES)
+
+
+def escape_property(text: str) -> str:
+    """A ``key=value`` property value of a workflow command."""
+    return text.translate(_PROPERTY_ESCAPES)
+
+
+def annotation(problem: Problem) -> str:
+    """``::error file=...,line=...,title=reason::field url: message`` (no ``line`` if unknown)."""
+    properties = [f"file={escape_property(problem.path)}"]
+    if problem.line:
+        properties.append(f"line={problem.line}")
+    properties.append(f"title={escape_property(problem.reason)}")
+    subject = f"{problem.field} {problem.url}" if problem.url else problem.field
+    data = escape_data(f"{subject}: {problem.message}")
+    return f"::{problem.severity} {','.join(properties)}::{data}"
+
+
+class GithubFormat:
+    """Annotations on the seed files, shown in the job log and on pull-request diffs."""
+
+    name = "github"
+
+    def render(self, report: ReportView, stream: IO[str]) -> None:
+        for seed in report.seeds():
+            for problem in problems(seed):
+                stream.write(annotation(problem) + "\n")
+
+
+FORMAT = GithubFormat()
