@@ -1,0 +1,289 @@
+"""The network engine against real hostile servers on loopback: bounded time, clear verdicts."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from linkcheck.config import Config, parse_network
+from linkcheck.report import Report
+from linkcheck.runner import check
+from tests import hostile
+from tests.conftest import local_config, write_seed
+from tests.hostile import HostileServer
+from tests.server import LoopbackServer
+
+FAST: dict[str, Any] = {
+    "request_timeout": 1.0,
+    "connect_timeout": 1.0,
+    "read_timeout": 1.0,
+    "retries": 0,
+    "recheck": False,
+    "retry_backoff": 0.01,
+}
+
+
+@pytest.fixture(scope="module")
+def hostile_session() -> Iterator[HostileServer]:
+    with HostileServer() as server:
+        yield server
+
+
+@pytest.fixture
+def web(hostile_session: HostileServer) -> HostileServer:
+    hostile_session.reset_log(routes=True)
+    return hostile_session
+
+
+def run_pages(
+    tmp_path: Path, urls: list[str], **changes: Any
+) -> tuple[list[dict[str, Any]], Report]:
+    """Check one seed per URL (as its webUrl) and return the checks in order."""
+    for index, url in enumerate(urls):
+        write_seed(tmp_path, f"s{index:03}.txt", f'webUrl: "{url}"')
+    report = check(local_config(tmp_path, **{**FAST, **changes}))
+    try:
+        return [c for seed in report.seeds() for c in seed["checks"]], report
+    finally:
+        report.discard()
+
+
+def one(tmp_path: Path, url: str, **changes: Any) -> dict[str, Any]:
+    checks, _ = run_pages(tmp_path, [url], **changes)
+    return checks[0]
+
+
+def test_a_hanging_server_costs_one_deadline_and_is_a_timeout(
+    tmp_path: Path, web: HostileServer
+) -> None:
+    started = time.monotonic()
+    page = one(tmp_path, web.route("/hang", hostile.hang()))
+    assert (page["verdict"], page["reason"]) == ("failed", "timeout")
+    assert time.monotonic() - started < 3
+
+
+def test_a_trickling_server_is_ended_by_the_total_deadline(
+    tmp_path: Path, web: HostileServer
+) -> None:
+    url = web.route("/trickle", hostile.trickle(rate_bytes_per_s=4, total=100_000))
+    started = time.monotonic()
+    page = one(tmp_path, url, read_timeout=5.0, request_timeout=1.5)
+    assert (page["verdict"], page["reason"]) == ("failed", "timeout")
+    assert time.monotonic() - started < 3.5
+
+
+def test_a_page_whose_body_never_comes_is_not_healthy(tmp_path: Path, web: HostileServer) -> None:
+    page = one(tmp_path, web.route("/nobody", hostile.body_never_comes()))
+    assert (page["verdict"], page["reason"]) == ("failed", "timeout")
+
+
+def test_a_connection_reset_is_retried_then_named(tmp_path: Path, web: HostileServer) -> None:
+    page = one(tmp_path, web.route("/reset", hostile.reset()), retries=2)
+    assert (page["verdict"], page["reason"]) == ("failed", "connect")
+    assert web.hits("/reset") == 3
+
+
+def test_an_empty_reply_is_a_connect_failure(tmp_path: Path, web: HostileServer) -> None:
+    page = one(tmp_path, web.route("/empty", hostile.empty_reply()))
+    assert (page["verdict"], page["reason"]) == ("failed", "connect")
+
+
+def test_a_malformed_answer_is_a_protocol_failure(tmp_path: Path, web: HostileServer) -> None:
+    page = one(tmp_path, web.route("/garbage", hostile.malformed()))
+    assert (page["verdict"], page["reason"]) == ("failed", "protocol")
+
+
+def test_a_redirect_loop_is_named(tmp_path: Path, web: HostileServer) -> None:
+    web.route("/loop-b", hostile.redirect("/loop-a"))
+    page = one(tmp_path, web.route("/loop-a", hostile.redirect("/loop-b")))
+    assert (page["verdict"], page["reason"]) == ("failed", "redirect_loop")
+    assert (web.hits("/loop-a"), web.hits("/loop-b")) == (1, 1)
+
+
+def test_503_twice_then_200_is_ok(tmp_path: Path, web: HostileServer) -> None:
+    url = web.route(
+        "/flaky", hostile.sequence(hostile.status(503), hostile.status(503), hostile.ok())
+    )
+    page = one(tmp_path, url, retries=2)
+    assert page["verdict"] == "ok"
+    assert web.hits("/flaky") == 3
+
+
+def test_429_with_retry_after_then_200_is_ok_after_the_wait(
+    tmp_path: Path, web: HostileServer
+) -> None:
+    url = web.route(
+        "/busy", hostile.sequence(hostile.status(429, {"Retry-After": "1"}), hostile.ok())
+    )
+    started = time.monotonic()
+    checks, report = run_pages(tmp_path, [url], retries=2)
+    assert checks[0]["verdict"] == "ok"
+    assert time.monotonic() - started >= 0.9
+    assert report.summary.hosts["127.0.0.1"]["server_waits"] == 1
+
+
+def test_head_405_falls_back_to_get(tmp_path: Path, web: HostileServer) -> None:
+    page = one(tmp_path, web.route("/nohead", hostile.method_split()), method="head")
+    assert page["verdict"] == "ok"
+    assert web.methods("/nohead") == ["HEAD", "GET"]
+
+
+def test_never_more_than_the_per_host_limit_in_flight(tmp_path: Path, web: HostileServer) -> None:
+    urls = [web.route(f"/slow/{n}", hostile.slow_headers(0.1)) for n in range(24)]
+    checks, _ = run_pages(tmp_path, urls, per_host_concurrency=3)
+    assert all(c["verdict"] == "ok" for c in checks)
+    assert web.max_in_flight_for("/slow/") == 3
+
+
+def test_a_host_limited_to_4_in_flight_ends_with_no_false_failures(
+    tmp_path: Path, web: HostileServer
+) -> None:
+    gate = hostile.limited(max_in_flight=4, delay=0.05)
+    urls = [web.route(f"/capped/{n}", gate) for n in range(40)]
+    checks, report = run_pages(tmp_path, urls, retries=2, recheck=True)
+    assert [c["verdict"] for c in checks] == ["ok"] * 40
+    assert gate.peak <= 8, "never more than our own per-host limit"
+    assert gate.rejected > 0, "the server did push back"
+    host = report.summary.hosts["127.0.0.1"]
+    assert host["rate_limited_answers"] == gate.rejected
+    assert host["retries"] >= 1
+
+
+def test_a_gzip_bomb_costs_only_the_bytes_read(tmp_path: Path, web: HostileServer) -> None:
+    checks, report = run_pages(tmp_path, [web.route("/bomb", hostile.gzip_bomb())])
+    assert checks[0]["verdict"] == "ok"
+    assert report.summary.bytes_downloaded < 1_000_000
+
+
+def test_tls_with_a_trusted_local_ca_is_ok_and_an_untrusted_one_fails(tmp_path: Path) -> None:
+    trusted = hostile.make_tls()
+    ca_file = trusted.write_ca(tmp_path / "ca.pem")
+    with HostileServer(tls=trusted.server) as server:
+        url = server.route("/secure", hostile.ok())
+        (tmp_path / "a").mkdir()
+        page = one(tmp_path / "a", url, ca_bundle=ca_file)
+        assert (page["verdict"], page["reason"]) == ("ok", "ok")
+    with HostileServer(tls=hostile.self_signed_tls().server) as server:
+        url = server.route("/secure", hostile.ok())
+        (tmp_path / "b").mkdir()
+        page = one(tmp_path / "b", url)
+        assert (page["verdict"], page["reason"]) == ("failed", "tls")
+        assert "certificate" in page["message"].lower()
+
+
+def test_insecure_accepts_an_untrusted_certificate(tmp_path: Path) -> None:
+    with HostileServer(tls=hostile.self_signed_tls().server) as server:
+        page = one(tmp_path, server.route("/secure", hostile.ok()), insecure=True)
+    assert page["verdict"] == "ok"
+
+
+class Listener:
+    """A bare TCP listener that only counts the connections it accepts."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self.sock.settimeout(0.1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.accepted += 1
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sock.close()
+
+
+def test_redirects_to_loopback_and_link_local_are_refused_with_no_connection(
+    tmp_path: Path,
+) -> None:
+    victim = Listener()
+    site = LoopbackServer(host="127.0.0.2").start()
+    try:
+        to_loopback = site.redirect("/to-loopback", f"http://127.0.0.1:{victim.port}/admin")
+        to_metadata = site.redirect("/to-metadata", "http://169.254.169.254/latest/meta-data/")
+        to_localhost = site.redirect("/to-localhost", f"http://localhost:{victim.port}/")
+        for index, url in enumerate((to_loopback, to_metadata, to_localhost)):
+            write_seed(tmp_path, f"s{index}.txt", f'webUrl: "{url}"')
+        config = Config(paths=(tmp_path,), allow_networks=(parse_network("127.0.0.2/32"),), **FAST)
+        report = check(config)
+        checks = [c for seed in report.seeds() for c in seed["checks"]]
+        report.discard()
+    finally:
+        site.stop()
+        victim.close()
+    assert [(c["verdict"], c["reason"]) for c in checks] == [("failed", "unsafe_url")] * 3
+    assert victim.accepted == 0
+    assert [len(c["redirects"]) for c in checks] == [1, 1, 1]
+
+
+def test_max_duration_skips_what_is_left_and_still_writes_the_report(
+    tmp_path: Path, web: HostileServer
+) -> None:
+    urls = [web.route(f"/stuck/{n}", hostile.hang()) for n in range(5)]
+    started = time.monotonic()
+    checks, report = run_pages(
+        tmp_path, urls, request_timeout=30, read_timeout=30, max_duration=1.0
+    )
+    assert time.monotonic() - started < 4
+    assert [(c["verdict"], c["reason"]) for c in checks] == [("skipped", "timeout")] * 5
+    assert report.summary.stopped == "timeout"
+
+
+def test_sigint_stops_cleanly_with_a_partial_report(tmp_path: Path, web: HostileServer) -> None:
+    fine = web.route("/fine", hostile.ok())
+    stuck = web.route("/stuck", hostile.hang())
+    write_seed(tmp_path, "a.txt", f'webUrl: "{fine}"')
+    write_seed(tmp_path, "b.txt", f'webUrl: "{stuck}"')
+    out = tmp_path / "out.json"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "linkcheck",
+            "check",
+            str(tmp_path),
+            "-o",
+            str(out),
+            "--allow-network",
+            "127.0.0.0/8",
+            "--timeout",
+            "30",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    deadline = time.monotonic() + 10
+    while web.hits("/stuck") == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _stdout, _ = process.communicate(timeout=10)
+    assert process.returncode == 130
+    report = json.loads(out.read_text(encoding="utf-8"))
+    verdicts = [seed["checks"][0]["verdict"] for seed in report["seeds"]]
+    assert verdicts == ["ok", "skipped"]
+    assert report["seeds"][1]["checks"][0]["reason"] == "interrupted"
+    assert report["summary"]["stopped"] == "interrupted"
