@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     _seed_options(run.add_argument_group("seeds and report"))
     _network_options(run.add_argument_group("network"))
     _policy_options(run.add_argument_group("verdicts and URL rules"))
+    _image_options(run.add_argument_group("images"))
     _safety_options(run.add_argument_group("address safety"))
     loudness = run.add_mutually_exclusive_group()
     loudness.add_argument("-q", "--quiet", action="store_true", help="print only problems")
@@ -262,6 +263,32 @@ def _policy_options(group: argparse._ArgumentGroup) -> None:
         type=_checked(parse_remap),
         metavar="'REGEX REPLACEMENT'",
         help="request another URL instead, e.g. a staging mirror; repeatable",
+    )
+
+
+def _image_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--verify-images",
+        choices=("header", "tail", "full"),
+        help="'tail' also checks the file's end marker with one suffix Range request; "
+        "'full' downloads and decodes [tail]",
+    )
+    group.add_argument(
+        "--size-policy",
+        choices=("exact", "aspect", "off"),
+        help="'aspect' accepts the claimed aspect ratio at any scale [exact]",
+    )
+    group.add_argument(
+        "--size-tolerance",
+        type=_at_least(0, int),
+        metavar="PX",
+        help=f"pixels a size may differ from the claim [{Config.size_tolerance}]",
+    )
+    group.add_argument(
+        "--max-image-bytes",
+        type=_at_least(1, int),
+        metavar="N",
+        help=f"most bytes read to find an image's size [{Config.max_image_bytes}]",
     )
 
 

@@ -151,6 +151,11 @@ class Config:
     method: str = "get"
     page_body_bytes: int = 64 * KiB
     max_image_bytes: int = 2 * MiB
+    image_first_bytes: int = 4 * KiB
+    verify_images: str = "tail"
+    size_policy: str = "exact"
+    size_tolerance: int = 0
+    aspect_tolerance: float = 0.01
     max_response_bytes: int = 64 * MiB
     user_agent: str = f"linkcheck/{__version__}"
     headers: tuple[HeaderRule, ...] = ()

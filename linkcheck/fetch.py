@@ -17,8 +17,8 @@ import socket
 import ssl
 import time
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from typing import Generic, TypeVar
 
@@ -37,6 +37,8 @@ T = TypeVar("T")
 BodyReader = Callable[[httpx.Response, int], Awaitable[T]]
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+#: One fixed Accept header for images, like a browser's, so servers pick the same variant.
+IMAGE_ACCEPT = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
 #: Enough of an error page to recognise a bot challenge.
 ERROR_BODY_BYTES = 16 * 1024
 _CHUNK = 16 * 1024
@@ -156,22 +158,30 @@ class Fetcher:
         await self._transport.aclose()
 
     async def fetch(
-        self, url: str, read: BodyReader[T], limit: int, *, identity: bool = False
+        self,
+        url: str,
+        read: BodyReader[T],
+        limit: int,
+        *,
+        identity: bool = False,
+        headers: Mapping[str, str] | None = None,
     ) -> Fetched[T]:
         """GET ``url`` (HEAD first with ``--method head``), then let ``read`` take the body.
 
         Failures are returned, never raised. ``identity`` asks for an unencoded
-        body (images are judged from their raw bytes).
+        body (images are judged from their raw bytes); ``headers`` are added to
+        every request (a Range, say).
         """
         started = time.perf_counter()
         self.counters.network_fetches += 1
         result: Fetched[T] = Fetched(url)
+        get = _Ask("GET", read, min(limit, self.config.max_response_bytes), identity, headers)
         if self.config.method == "head" and not identity:
-            await self._chain(url, "HEAD", read, limit, identity, result)
+            await self._chain(url, replace(get, method="HEAD"), result)
             if result.error is None and result.status is not None and 200 <= result.status < 300:
                 return self._finish(result, started)
             result = Fetched(url, requests=result.requests, retries=result.retries)
-        await self._chain(url, "GET", read, limit, identity, result)
+        await self._chain(url, get, result)
         return self._finish(result, started)
 
     def _finish(self, result: Fetched[T], started: float) -> Fetched[T]:
@@ -181,19 +191,11 @@ class Fetcher:
             self.counters.hosts_unresolved.add(httpx.URL(result.url).host)
         return result
 
-    async def _chain(
-        self,
-        url: str,
-        method: str,
-        read: BodyReader[T],
-        limit: int,
-        identity: bool,
-        result: Fetched[T],
-    ) -> None:
+    async def _chain(self, url: str, ask: _Ask[T], result: Fetched[T]) -> None:
         seen = {url}
         current = url
         while True:
-            location = await self._exchange(current, method, read, limit, identity, result)
+            location = await self._exchange(current, ask, result)
             if location is None or result.error is not None:
                 return
             result.redirects.append(Hop(current, result.status or 0))
@@ -218,25 +220,16 @@ class Fetcher:
         seen.add(target)
         return target
 
-    async def _exchange(
-        self,
-        url: str,
-        method: str,
-        read: BodyReader[T],
-        limit: int,
-        identity: bool,
-        result: Fetched[T],
-    ) -> str | None:
+    async def _exchange(self, url: str, ask: _Ask[T], result: Fetched[T]) -> str | None:
         """One hop with its retries; returns the Location of a redirect, else None."""
-        name = httpx.URL(url).host
-        host = self.hosts.get(name)
+        host = self.hosts.get(host_name(url))
         for attempt in range(self._retry.retries + 1):
             refusal = self._too_long_a_pause(host)
             if refusal:
                 result.error, result.message = Reason.RATE_LIMITED, refusal
                 return None
             async with host.slot(), self._slots:
-                location = await self._attempt(url, method, read, limit, identity, result, host)
+                location = await self._attempt(url, ask, result, host)
             if not is_transient(result.status, result.error) or attempt == self._retry.retries:
                 return location
             wait = self._wait_before_retry(result, host, attempt)
@@ -263,34 +256,24 @@ class Fetcher:
             asked = retry_after(result.headers.get("retry-after"))
         if asked is None:
             return self._retry.backoff(attempt, self._rng)
+        host.pause(asked)
         if asked > self.config.retry_after_cap:
-            host.pause(asked)
             result.error = Reason.RATE_LIMITED
             result.message = (
                 f"the server asked to wait {asked:.0f} s (Retry-After), "
                 f"over the {self.config.retry_after_cap:g} s cap"
             )
             return None
-        host.pause(asked)
         return 0.0
 
-    async def _attempt(
-        self,
-        url: str,
-        method: str,
-        read: BodyReader[T],
-        limit: int,
-        identity: bool,
-        result: Fetched[T],
-        host: Host,
-    ) -> str | None:
+    async def _attempt(self, url: str, ask: _Ask[T], result: Fetched[T], host: Host) -> str | None:
         """One request with its deadline; fills ``result`` and returns a redirect's Location."""
         result.status, result.headers, result.body, result.error_body = None, None, None, b""
         result.error, result.message = None, ""
         request = httpx.Request(
-            method,
+            ask.method,
             url,
-            headers=self._headers_for(host_name(url), identity),
+            headers=self._headers_for(host_name(url), ask),
             extensions={"timeout": self._timeouts},
         )
         result.requests += 1
@@ -302,7 +285,7 @@ class Fetcher:
             async with asyncio.timeout(self.config.request_timeout):
                 response = await self._transport.handle_async_request(request)
                 result.final_url = url
-                return await self._answer(response, method, read, limit, result, host)
+                return await self._answer(response, ask, result, host)
         except TimeoutError:
             result.error = Reason.TIMEOUT
             result.message = f"no complete answer within {self.config.request_timeout:g} s"
@@ -317,13 +300,7 @@ class Fetcher:
         return None
 
     async def _answer(
-        self,
-        response: httpx.Response,
-        method: str,
-        read: BodyReader[T],
-        limit: int,
-        result: Fetched[T],
-        host: Host,
+        self, response: httpx.Response, ask: _Ask[T], result: Fetched[T], host: Host
     ) -> str | None:
         status = response.status_code
         result.status = status
@@ -336,24 +313,37 @@ class Fetcher:
             host.rate_limited()
         elif status < 500:
             host.answered_well()
-        if method == "HEAD":
+        if ask.method == "HEAD":
             return None
         if 200 <= status < 300:
-            result.body = await read(response, min(limit, self.config.max_response_bytes))
+            result.body = await ask.read(response, ask.limit)
         else:
             result.error_body = await read_prefix(response, ERROR_BODY_BYTES)
         return None
 
-    def _headers_for(self, host: str, identity: bool) -> dict[str, str]:
+    def _headers_for(self, host: str, ask: _Ask[T]) -> dict[str, str]:
         headers = {
             "User-Agent": self.config.user_agent,
-            "Accept": "*/*",
-            "Accept-Encoding": "identity" if identity else "gzip, deflate",
+            "Accept": IMAGE_ACCEPT if ask.identity else "*/*",
+            "Accept-Encoding": "identity" if ask.identity else "gzip, deflate",
         }
         for pattern, name, value in self._header_values:
             if value and fnmatchcase(host, pattern):
                 headers[name] = value
+        if ask.extra:
+            headers.update(ask.extra)
         return headers
+
+
+@dataclass(frozen=True, slots=True)
+class _Ask(Generic[T]):
+    """What to send for one URL and how to read the answer."""
+
+    method: str
+    read: BodyReader[T]
+    limit: int
+    identity: bool
+    extra: Mapping[str, str] | None
 
 
 def host_name(url: str) -> str:

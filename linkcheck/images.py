@@ -1,95 +1,337 @@
-"""Reading an image's format and pixel size from as few body bytes as possible."""
+"""Judging an image URL from its header bytes: a small Range first, targeted follow-ups.
+
+The first request asks for ``bytes=0-N``; the structure-walking parser in
+:mod:`linkcheck.image_header` either finds the size or names the exact bytes
+it needs next, which at most three follow-up Range requests fetch. A server
+that ignores Range is read as a stream that stops the moment the size is
+known. Integrity (``--verify-images tail``) costs one suffix Range request.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import io
+import re
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import httpx
-from PIL import Image, ImageFile
+from PIL import Image
 
-from linkcheck.fetch import body_chunks
+from linkcheck import image_header as header_parser
+from linkcheck.fetch import Fetched, body_chunks
+from linkcheck.image_header import ByteView, CorruptImage, ImageHeader, NeedBytes, NotAnImage
 from linkcheck.verdicts import Reason
 
-_SIGNATURES = (
-    b"\xff\xd8\xff",
-    b"\x89PNG\r\n\x1a\n",
-    b"GIF87a",
-    b"GIF89a",
-    b"BM",
-    b"II*\x00",
-    b"MM\x00*",
-    b"\x00\x00\x01\x00",
-)
+if TYPE_CHECKING:
+    from linkcheck.config import Config
+    from linkcheck.fetch import Fetcher
+
+MAX_FOLLOW_UPS = 3
+_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.IGNORECASE)
+
+#: Content types a browser accepts for each format (besides none at all).
+CONTENT_TYPES: dict[str, frozenset[str]] = {
+    "jpeg": frozenset({"image/jpeg", "image/jpg", "image/pjpeg"}),
+    "png": frozenset({"image/png", "image/apng"}),
+    "apng": frozenset({"image/png", "image/apng"}),
+    "gif": frozenset({"image/gif"}),
+    "webp": frozenset({"image/webp"}),
+    "bmp": frozenset({"image/bmp", "image/x-bmp", "image/x-ms-bmp"}),
+    "tiff": frozenset({"image/tiff", "image/tiff-fx"}),
+    "ico": frozenset({"image/x-icon", "image/vnd.microsoft.icon", "image/ico"}),
+    "avif": frozenset({"image/avif"}),
+    "heic": frozenset({"image/heic", "image/heif", "image/heic-sequence", "image/heif-sequence"}),
+    "svg": frozenset({"image/svg+xml"}),
+}
 
 
 @dataclass(frozen=True, slots=True)
 class ImageProbe:
-    """What the body showed: a format and size, or why there is none."""
+    """What the image URL showed: a header, or why there is none, and what it cost."""
 
-    format: str | None = None
-    width: int | None = None
-    height: int | None = None
-    bytes_read: int = 0
+    header: ImageHeader | None = None
     problem: Reason | None = None
     message: str = ""
+    content_type: str | None = None
+    requests: int = 0
+    bytes_read: int = 0
+    range_honoured: bool | None = None
+    total_bytes: int | None = None
+    integrity: str = "not_checked"
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def format(self) -> str | None:
+        return self.header.format if self.header else None
+
+    def content_type_problem(self) -> str | None:
+        """A message when the Content-Type names another format than the bytes are in.
+
+        A missing Content-Type is no disagreement: browsers sniff the bytes.
+        """
+        if self.header is None:
+            return None
+        media = (self.content_type or "").split(";")[0].strip().lower()
+        if not media or media in CONTENT_TYPES.get(self.header.format, frozenset()):
+            return None
+        return f"the server says {media} but the bytes are {self.header.format.upper()}"
 
 
-async def read_image(response: httpx.Response, limit: int) -> ImageProbe:
-    """Feed the body to Pillow's incremental parser and stop once the size is known."""
-    parser = ImageFile.Parser()
-    head = b""
+@dataclass(slots=True)
+class _Piece:
+    """The bytes one response gave, where they sit in the file, and what it said of the file."""
+
+    status: int
+    start: int = 0
+    data: bytes = b""
+    total: int | None = None
+    ranged: bool = False
+    complete: bool = False
+    validator: str | None = None
+    content_type: str | None = None
+    encoded: bool = False
+
+
+class ImageProber:
+    """Probes image URLs through the run's fetcher, honouring the image settings of Config."""
+
+    def __init__(self, fetcher: Fetcher, config: Config) -> None:
+        self.fetcher = fetcher
+        self.config = config
+
+    async def probe(self, url: str) -> Fetched[ImageProbe]:
+        """Fetch as few bytes as possible of ``url`` and judge them; never raises."""
+        first_size = self.config.image_first_bytes
+        fetched = await self._get(url, {"Range": f"bytes=0-{first_size - 1}"}, stream=True)
+        piece = fetched.body
+        if fetched.status == 416 or (piece is not None and piece.ranged and piece.encoded):
+            again = await self._get(fetched.final_url or url, None, stream=True)
+            _absorb(again, fetched)
+            fetched, piece = again, again.body
+        if piece is None:
+            return _retyped(fetched, None)
+        view = ByteView(piece.data, piece.start, piece.total if piece.ranged else None)
+        if piece.complete and not piece.ranged:
+            view.total_size = len(piece.data)
+        probe = ImageProbe(
+            content_type=piece.content_type,
+            range_honoured=piece.ranged and not piece.encoded,
+            total_bytes=piece.total,
+        )
+        final_url = fetched.final_url or url
+        probe = await self._walk(final_url, view, piece, probe, fetched)
+        if probe.header is not None and probe.problem is None:
+            probe = await self._verify(final_url, view, piece, probe, fetched)
+        probe = replace(probe, requests=fetched.requests, bytes_read=fetched.bytes_read)
+        return _retyped(fetched, probe)
+
+    async def _walk(
+        self, url: str, view: ByteView, piece: _Piece, probe: ImageProbe, into: Fetched[_Piece]
+    ) -> ImageProbe:
+        """Parse, fetching what the parser names, at most MAX_FOLLOW_UPS times."""
+        for follow_up in range(MAX_FOLLOW_UPS + 1):
+            try:
+                return replace(probe, header=header_parser.parse(view))
+            except NotAnImage as exc:
+                return replace(probe, problem=Reason.NOT_IMAGE, message=_not_image(exc, view))
+            except CorruptImage as exc:
+                return replace(probe, problem=Reason.CORRUPT_IMAGE, message=str(exc))
+            except NeedBytes as need:
+                if not (piece.ranged and not piece.encoded) or follow_up == MAX_FOLLOW_UPS:
+                    return replace(
+                        probe,
+                        problem=Reason.CORRUPT_IMAGE,
+                        message=_gave_up(need, piece, self.config),
+                    )
+                size = max(need.length, header_parser.FOLLOW_UP_BYTES)
+                spec = f"bytes={need.offset}-{need.offset + size - 1}"
+                more = await self._range(url, spec, size, piece.validator, into)
+                if more is None:
+                    return replace(
+                        probe,
+                        problem=Reason.CORRUPT_IMAGE,
+                        message=f"a follow-up request for bytes at {need.offset} failed",
+                    )
+                view.add(more.start, more.data)
+        raise AssertionError("unreachable")
+
+    async def _verify(
+        self, url: str, view: ByteView, piece: _Piece, probe: ImageProbe, into: Fetched[_Piece]
+    ) -> ImageProbe:
+        mode = self.config.verify_images
+        assert probe.header is not None
+        if mode == "header":
+            return probe
+        if mode == "full":
+            return await self._decode_fully(url, probe, into)
+        if view.total_size is None and piece.ranged and not piece.encoded and piece.total:
+            view.total_size = piece.total
+        if view.total_size is None:
+            note = "the server ignores Range, so the file's end was not checked"
+            return replace(probe, notes=(*probe.notes, note))
+        try:
+            message = header_parser.check_trailer(probe.header, view)
+        except NeedBytes:
+            tail = header_parser.TRAILER_BYTES
+            more = await self._range(url, f"bytes=-{tail}", tail, piece.validator, into)
+            if more is None:
+                return replace(probe, notes=(*probe.notes, "the file's end could not be fetched"))
+            view.add(more.start, more.data)
+            try:
+                message = header_parser.check_trailer(probe.header, view)
+            except (NeedBytes, CorruptImage) as exc:
+                message = str(exc)
+        except CorruptImage as exc:
+            message = str(exc)
+        if message is not None:
+            return replace(
+                probe, problem=Reason.CORRUPT_IMAGE, message=message, integrity="truncated"
+            )
+        return replace(probe, integrity="ok")
+
+    async def _decode_fully(self, url: str, probe: ImageProbe, into: Fetched[_Piece]) -> ImageProbe:
+        """``--verify-images full``: download the whole file and decode it with Pillow."""
+        whole = await self._get(url, None, stream=False)
+        _absorb(into, whole)
+        if whole.body is None:
+            return replace(probe, notes=(*probe.notes, "the full download failed"))
+        if probe.format == "svg":
+            return replace(probe, integrity="ok")
+        try:
+            with Image.open(io.BytesIO(whole.body.data)) as image:
+                image.load()
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+            return replace(
+                probe,
+                problem=Reason.CORRUPT_IMAGE,
+                message=f"does not decode: {exc}",
+                integrity="corrupt",
+            )
+        return replace(probe, integrity="ok", total_bytes=len(whole.body.data))
+
+    async def _range(
+        self, url: str, spec: str, size: int, validator: str | None, into: Fetched[_Piece]
+    ) -> _Piece | None:
+        """One follow-up Range request; None unless it was answered with those bytes."""
+        headers = {"Range": spec}
+        if validator:
+            headers["If-Range"] = validator
+        more = await self._get(url, headers, stream=False, limit=size)
+        _absorb(into, more)
+        piece = more.body
+        if piece is None or not piece.ranged or piece.encoded:
+            return None
+        return piece
+
+    async def _get(
+        self, url: str, headers: dict[str, str] | None, *, stream: bool, limit: int | None = None
+    ) -> Fetched[_Piece]:
+        reader = _read_streaming if stream else _read_all
+        cap = limit if limit is not None else self.config.max_image_bytes
+        if not stream and limit is None:
+            cap = self.config.max_response_bytes
+        return await self.fetcher.fetch(url, reader, cap, identity=True, headers=headers)
+
+
+async def _read_all(response: httpx.Response, limit: int) -> _Piece:
+    piece = _describe(response)
+    piece.data = b"".join([chunk async for chunk in body_chunks(response, limit)])
+    piece.complete = len(piece.data) < limit
+    return piece
+
+
+async def _read_streaming(response: httpx.Response, limit: int) -> _Piece:
+    """Read a ranged answer whole, or a full answer only until the header is known."""
+    piece = _describe(response)
+    if piece.ranged and not piece.encoded:
+        piece.data = b"".join([chunk async for chunk in body_chunks(response, limit)])
+        return piece
+    view = ByteView()
     size = 0
     async for chunk in body_chunks(response, limit):
-        if len(head) < 64:
-            head += chunk[: 64 - len(head)]
+        view.add(size, chunk)
         size += len(chunk)
-        try:
-            parser.feed(chunk)
-        except (OSError, ValueError, Image.DecompressionBombError) as exc:
-            return _failed(head, size, str(exc))
-        if parser.image is not None:
-            return _known(parser.image, size)
-        if size >= limit:
-            return ImageProbe(
-                bytes_read=size,
-                problem=Reason.CORRUPT_IMAGE,
-                message=f"no image size found in the first {limit} bytes",
-            )
-    return _finish(parser, head, size)
+        if _settled(view):
+            break
+    else:
+        piece.complete = size < limit
+    piece.data = view.contiguous_prefix()
+    return piece
 
 
-def _finish(parser: ImageFile.Parser, head: bytes, size: int) -> ImageProbe:
-    if parser.image is not None:
-        return _known(parser.image, size)
+def _settled(view: ByteView) -> bool:
+    """Whether the bytes so far decide the outcome (a header, or a definite no)."""
     try:
-        image = parser.close()
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        return _failed(head, size, str(exc))
-    return _known(image, size)
+        header_parser.parse(view)
+    except NeedBytes:
+        return False
+    except (NotAnImage, CorruptImage):
+        return True
+    return True
 
 
-def _known(image: Image.Image, size: int) -> ImageProbe:
-    width, height = image.size
-    fmt = (image.format or "").lower() or None
-    return ImageProbe(format=fmt, width=width, height=height, bytes_read=size)
+def _describe(response: httpx.Response) -> _Piece:
+    headers = response.headers
+    etag = headers.get("etag")
+    piece = _Piece(
+        status=response.status_code,
+        validator=etag if etag and not etag.startswith("W/") else headers.get("last-modified"),
+        content_type=headers.get("content-type"),
+        encoded=headers.get("content-encoding", "identity").strip().lower() != "identity",
+    )
+    match = _CONTENT_RANGE.match(headers.get("content-range", ""))
+    if response.status_code == 206 and match:
+        piece.ranged = True
+        piece.start = int(match.group(1))
+        piece.total = int(match.group(3)) if match.group(3) != "*" else None
+    elif "content-length" in headers and not piece.encoded:
+        try:
+            piece.total = int(headers["content-length"])
+        except ValueError:
+            piece.total = None
+    return piece
 
 
-def _failed(head: bytes, size: int, detail: str) -> ImageProbe:
-    if head.startswith(_SIGNATURES) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
-        return ImageProbe(
-            bytes_read=size, problem=Reason.CORRUPT_IMAGE, message=f"broken image: {detail}"
+def _absorb(into: Fetched[_Piece], extra: Fetched[_Piece]) -> None:
+    into.requests += extra.requests
+    into.retries += extra.retries
+    into.bytes_read += extra.bytes_read
+
+
+def _retyped(fetched: Fetched[_Piece], probe: ImageProbe | None) -> Fetched[ImageProbe]:
+    result: Fetched[ImageProbe] = Fetched(
+        fetched.url,
+        status=fetched.status,
+        final_url=fetched.final_url,
+        redirects=fetched.redirects,
+        headers=fetched.headers,
+        body=probe,
+        error_body=fetched.error_body,
+        error=fetched.error,
+        message=fetched.message,
+        requests=fetched.requests,
+        retries=fetched.retries,
+        bytes_read=fetched.bytes_read,
+        elapsed_ms=fetched.elapsed_ms,
+    )
+    return result
+
+
+def _gave_up(need: NeedBytes, piece: _Piece, config: Config) -> str:
+    if piece.ranged and not piece.encoded:
+        return (
+            f"the image header needs more than {MAX_FOLLOW_UPS} follow-up requests "
+            f"(next: bytes at {need.offset})"
         )
-    return ImageProbe(bytes_read=size, problem=Reason.NOT_IMAGE, message=_describe(head))
+    return f"no image size found in the first {config.max_image_bytes} bytes"
 
 
-def _describe(head: bytes) -> str:
-    text = head.lstrip().lower()
+def _not_image(exc: NotAnImage, view: ByteView) -> str:
+    text = view.contiguous_prefix()[:64].lstrip().lower()
     if not text:
         return "the body is empty"
     if text.startswith((b"<!doctype html", b"<html")):
         return "the body is an HTML page, not an image"
     if text.startswith((b"{", b"[")):
         return "the body looks like JSON, not an image"
-    if text.startswith(b"<"):
-        return "the body is XML or HTML, not an image"
-    return "the body is not in any known image format"
+    return str(exc) or "the body is not in any known image format"

@@ -48,6 +48,16 @@ class SeedResult:
         return cls(seed.path, seed.errors, checks)
 
 
+def _verdict_counts() -> dict[str, int]:
+    return {"checked": 0, "ok": 0, "warning": 0, "failed": 0, "skipped": 0}
+
+
+def _image_counts() -> dict[str, Any]:
+    """Image checks by verdict, in all and split by the seed's isCached claim."""
+    split = {key: _verdict_counts() for key in ("true", "false", "unknown")}
+    return {**_verdict_counts(), "by_is_cached": split}
+
+
 @dataclass(slots=True)
 class Summary:
     """Run-wide counts; the exit code and every summary line derive from these."""
@@ -66,6 +76,7 @@ class Summary:
     hosts_unresolved: int = 0
     no_host_resolved: bool = False
     stopped: str | None = None
+    images: dict[str, Any] = field(default_factory=_image_counts)
     hosts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def add(self, result: SeedResult, sign: int = 1) -> None:
@@ -77,6 +88,12 @@ class Summary:
             self.reasons[check.reason.value] += sign
             verdict = check.verdict.value
             setattr(self, verdict, getattr(self, verdict) + sign)
+            if check.image is not None:
+                is_cached = check.image.is_cached
+                cached = "unknown" if is_cached is None else str(is_cached).lower()
+                for counts in (self.images, self.images["by_is_cached"][cached]):
+                    counts["checked"] += sign
+                    counts[verdict] += sign
             if check.reason not in _NOT_REQUESTED:
                 verdicts = self.host(host_name(check.url))["verdicts"]
                 verdicts[verdict] = verdicts.get(verdict, 0) + sign

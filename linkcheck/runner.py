@@ -19,11 +19,11 @@ from typing import Any
 
 import httpx
 
-from linkcheck.checks import Check, judge, judge_skipped, judge_unrequestable
+from linkcheck.checks import Check, Policy, judge, judge_skipped, judge_unrequestable
 from linkcheck.config import Config
 from linkcheck.fetch import Fetched, Fetcher, read_prefix
 from linkcheck.filters import UrlFilter
-from linkcheck.images import read_image
+from linkcheck.images import ImageProber
 from linkcheck.report import Report, SeedResult, Spool, now
 from linkcheck.seeds import Kind, Seed, Target, find_seed_files, read_seed
 from linkcheck.verdicts import Reason
@@ -44,6 +44,8 @@ class Runner:
         self.config = config
         self.fetcher = Fetcher(config, transport)
         self.filter = UrlFilter.from_config(config)
+        self.policy = Policy.from_config(config)
+        self.images = ImageProber(self.fetcher, config)
         self.stopped: Reason | None = None
         self._fetches: dict[FetchKey, asyncio.Task[Fetched[Any]]] = {}
         self._held: list[tuple[int, Seed, SeedResult]] = []
@@ -134,7 +136,7 @@ class Runner:
             if self.stopped is None or not task.cancelled():
                 raise
             return judge_skipped(target, self.stopped, _STOP_MESSAGES[self.stopped]), False
-        return judge(target, fetched, self.config.accept), fetched.transient
+        return judge(target, fetched, self.policy), fetched.transient
 
     def _fetch_once(self, target: Target) -> asyncio.Task[Fetched[Any]]:
         url = self.filter.remapped(target.url)
@@ -144,8 +146,7 @@ class Runner:
         if task is None:
             fetch: Coroutine[Any, Any, Fetched[Any]]
             if as_image:
-                limit = self.config.max_image_bytes
-                fetch = self.fetcher.fetch(url, read_image, limit, identity=True)
+                fetch = self.images.probe(url)
             else:
                 fetch = self.fetcher.fetch(url, read_prefix, self.config.page_body_bytes)
             task = self._fetches[key] = asyncio.create_task(fetch)

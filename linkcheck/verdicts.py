@@ -36,6 +36,7 @@ class Reason(StrEnum):
     NOT_IMAGE = "not_image"
     CORRUPT_IMAGE = "corrupt_image"
     SIZE_MISMATCH = "size_mismatch"
+    CONTENT_TYPE_MISMATCH = "content_type_mismatch"
     UNSAFE_URL = "unsafe_url"
     INVALID_URL = "invalid_url"
     EXCLUDED = "excluded"
@@ -71,6 +72,7 @@ _EXPLANATIONS: dict[Reason, str] = {
     Reason.NOT_IMAGE: "the body is not an image (an HTML error page, JSON, ...)",
     Reason.CORRUPT_IMAGE: "the body starts like an image but cannot be decoded",
     Reason.SIZE_MISMATCH: "the image's pixel size differs from the size the seed claims",
+    Reason.CONTENT_TYPE_MISMATCH: "the Content-Type header does not name the image's real format",
     Reason.UNSAFE_URL: "the URL's scheme or address is refused by the safety policy",
     Reason.INVALID_URL: "the value is not an absolute http(s) URL",
     Reason.EXCLUDED: "the URL matches an exclude rule and was not requested",

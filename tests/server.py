@@ -6,6 +6,9 @@ is how hostile behaviours (hangs, trickles, resets) are staged.
 
 from __future__ import annotations
 
+import gzip as gzip_module
+import hashlib
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -58,7 +61,11 @@ class LoopbackServer:
 
             do_HEAD = do_GET
 
-        self._httpd = ThreadingHTTPServer((host, 0), RequestHandler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # clients that stop reading early are the point of several tests
+
+        self._httpd = Server((host, 0), RequestHandler)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -82,8 +89,19 @@ class LoopbackServer:
         body = f"<!doctype html><html><head><title>{path}</title></head><body>ok</body></html>"
         return self.add(path, Answer(status, body.encode(), _HTML))
 
-    def image(self, path: str, data: bytes, content_type: str = "image/jpeg") -> str:
-        return self.add(path, Answer(200, data, {"Content-Type": content_type}))
+    def image(
+        self,
+        path: str,
+        data: bytes,
+        content_type: str = "image/jpeg",
+        *,
+        ranges: bool = False,
+        gzip: bool = False,
+    ) -> str:
+        """Serve ``data``; with ``ranges``, honour single byte ranges as a CDN does."""
+        if not ranges and not gzip:
+            return self.add(path, Answer(200, data, {"Content-Type": content_type}))
+        return self.add(path, StaticFile(data, content_type, ranges=ranges, gzip=gzip))
 
     def redirect(self, path: str, location: str, status: int = 302) -> str:
         return self.add(path, Answer(status, b"", {"Location": location}))
@@ -98,6 +116,45 @@ class LoopbackServer:
 
 
 _HTML = {"Content-Type": "text/html; charset=utf-8"}
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
+
+
+class StaticFile:
+    """A file served like a CDN: ETag, single byte ranges (206/416), optional gzip."""
+
+    def __init__(self, data: bytes, content_type: str, *, ranges: bool, gzip: bool) -> None:
+        self.data = data
+        self.content_type = content_type
+        self.ranges = ranges
+        self.gzip = gzip
+        self.etag = f'"{hashlib.sha1(data).hexdigest()[:16]}"'
+
+    def __call__(self, handler: BaseHTTPRequestHandler) -> None:
+        headers = {"Content-Type": self.content_type, "ETag": self.etag}
+        wanted = handler.headers.get("Range") if self.ranges else None
+        if_range = handler.headers.get("If-Range")
+        match = _RANGE.match(wanted or "")
+        if match and (if_range is None or if_range == self.etag):
+            size = len(self.data)
+            first, last = match.groups()
+            if first:
+                start, end = int(first), min(int(last) if last else size - 1, size - 1)
+            else:
+                start, end = max(0, size - int(last)), size - 1
+            if start >= size or start > end:
+                headers["Content-Range"] = f"bytes */{size}"
+                _send(handler, Answer(416, b"", headers))
+                return
+            headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+            _send(handler, Answer(206, self.data[start : end + 1], headers))
+            return
+        body = self.data
+        if self.gzip:
+            body = gzip_module.compress(body)
+            headers["Content-Encoding"] = "gzip"
+        if self.ranges:
+            headers["Accept-Ranges"] = "bytes"
+        _send(handler, Answer(200, body, headers))
 
 
 def _send(handler: BaseHTTPRequestHandler, answer: Answer) -> None:
