@@ -7,9 +7,12 @@ sets, so the command line maps onto Config one to one.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, fields, is_dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,6 +21,8 @@ from linkcheck.config import (
     DEFAULT_FIELDS,
     DEFAULT_PATTERNS,
     Config,
+    ConfigFileError,
+    find_config_file,
     parse_accept,
     parse_fields,
     parse_header_rule,
@@ -25,9 +30,13 @@ from linkcheck.config import (
     parse_network,
     parse_regex,
     parse_remap,
+    read_config_file,
 )
-from linkcheck.formats import terminal
-from linkcheck.report import write_atomically
+from linkcheck.formats import FORMATS, get_format
+from linkcheck.formats.interface import ReportView
+from linkcheck.formats.terminal import TerminalFormat
+from linkcheck.progress import LineProgress, LiveProgress
+from linkcheck.report import SavedReport, write_atomically
 from linkcheck.runner import check
 from linkcheck.seeds import find_seed_files
 
@@ -74,18 +83,56 @@ def build_parser() -> argparse.ArgumentParser:
         "check",
         help="check seed files and write a report",
         argument_default=argparse.SUPPRESS,
-        description="Check seed files and write a report. Defaults are shown in brackets.",
+        description="Check seed files and write a report. Defaults are shown in brackets; "
+        "every option can also be set in linkcheck.toml or [tool.linkcheck] of pyproject.toml.",
     )
-    run.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="seed files or folders")
-    _seed_options(run.add_argument_group("seeds and report"))
-    _network_options(run.add_argument_group("network"))
-    _policy_options(run.add_argument_group("verdicts and URL rules"))
-    _image_options(run.add_argument_group("images"))
-    _safety_options(run.add_argument_group("address safety"))
-    loudness = run.add_mutually_exclusive_group()
+    add_check_options(run)
+    render = commands.add_parser(
+        "report", help="render a saved JSON report in other formats (no network access)"
+    )
+    render.add_argument("report", type=Path, metavar="REPORT.json")
+    _output_options(render)
+    show = commands.add_parser(
+        "config",
+        help="print the effective configuration",
+        argument_default=argparse.SUPPRESS,
+    )
+    add_check_options(show)
+    return parser
+
+
+def add_check_options(parser: argparse.ArgumentParser) -> None:
+    """Every option of ``check`` (``config`` takes the same, to show their effect)."""
+    parser.add_argument(
+        "paths", nargs="*", type=Path, metavar="PATH", help="seed files or folders [paths key]"
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="config file [nearest linkcheck.toml or pyproject.toml with [tool.linkcheck]]",
+    )
+    _seed_options(parser.add_argument_group("seeds and report"))
+    _network_options(parser.add_argument_group("network"))
+    _policy_options(parser.add_argument_group("verdicts and URL rules"))
+    _image_options(parser.add_argument_group("images"))
+    _safety_options(parser.add_argument_group("address safety"))
+    _output_options(parser)
+
+
+def _output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        dest="formats",
+        action="append",
+        type=_checked(parse_output),
+        metavar="NAME[:PATH]",
+        help="also write this format (" + ", ".join(sorted(FORMATS)) + ") to PATH, "
+        "or to standard output; repeatable",
+    )
+    loudness = parser.add_mutually_exclusive_group()
     loudness.add_argument("-q", "--quiet", action="store_true", help="print only problems")
     loudness.add_argument("-v", "--verbose", action="store_true", help="print every check")
-    return parser
 
 
 def _seed_options(group: argparse._ArgumentGroup) -> None:
@@ -312,49 +359,214 @@ def _safety_options(group: argparse._ArgumentGroup) -> None:
 
 _LISTS = frozenset(
     {"patterns", "host_rules", "headers", "include", "exclude", "remap", "allow_networks",
-     "allow_hosts"}
+     "allow_hosts", "formats"}
 )  # fmt: skip
-_NOT_CONFIG = frozenset({"command", "quiet", "verbose"})
+#: Options that steer the command, not the check: kept out of Config.
+_NOT_CONFIG = frozenset({"command", "config", "quiet", "verbose", "formats"})
+#: Settings naming files: relative values in a config file are taken from its folder.
+_FILE_SETTINGS = frozenset({"paths", "output", "ca_bundle"})
 
 
-def config_from(args: argparse.Namespace) -> Config:
-    """The Config for ``check``: defaults, overridden by every option given."""
-    settings: dict[str, Any] = {
+@dataclass(frozen=True)
+class Output:
+    """One requested output: a format name and a file, or standard output when None."""
+
+    name: str
+    path: Path | None
+
+
+def parse_output(spec: str) -> Output:
+    name, _, path = spec.partition(":")
+    get_format(name)
+    return Output(name, Path(path) if path else None)
+
+
+def settings_from(args: argparse.Namespace) -> tuple[dict[str, Any], Path | None]:
+    """The command line over the config file: every setting given, and the file used."""
+    given = {name: value for name, value in vars(args).items() if name != "command"}
+    file = given.pop("config", None) or find_config_file(Path.cwd())
+    settings = _file_settings(file) if file is not None else {}
+    if not given.get("paths"):
+        given.pop("paths", None)
+    settings.update(given)
+    return settings, file
+
+
+def _file_settings(path: Path) -> dict[str, Any]:
+    """Read a config file through the same option parser as the command line."""
+    try:
+        table = read_config_file(path)
+    except ConfigFileError as exc:
+        raise UsageError(str(exc)) from exc
+    parser = argparse.ArgumentParser(
+        prog=f"linkcheck ({path})", argument_default=argparse.SUPPRESS, exit_on_error=False
+    )
+    add_check_options(parser)
+    options = {
+        max(action.option_strings, key=len).lstrip("-").replace("-", "_"): action
+        for action in parser._actions
+        if action.option_strings and action.dest not in ("help", "config")
+    }
+    argv: list[str] = []
+    for key, value in table.items():
+        if key == "paths":
+            argv += [str(item) for item in _as_list(path, key, value)]
+            continue
+        action = options.get(key)
+        if action is None:
+            known = ", ".join(sorted(["paths", *options]))
+            raise UsageError(f"{path}: unknown key {key!r} (known keys: {known})")
+        argv += _as_argv(path, key, value, action)
+    try:
+        found = vars(parser.parse_args(argv))
+    except argparse.ArgumentError as exc:
+        raise UsageError(f"{path}: {exc}") from exc
+    for name in _FILE_SETTINGS & found.keys():
+        found[name] = _from_folder(path.parent, found[name])
+    return found
+
+
+def _as_argv(path: Path, key: str, value: Any, action: argparse.Action) -> list[str]:
+    flag = max(action.option_strings, key=len)
+    if action.nargs == 0:
+        if not isinstance(value, bool):
+            raise UsageError(f"{path}: {key} must be true or false, not {value!r}")
+        return [flag] if value else []
+    if action.dest in _LISTS:
+        return [part for item in _as_list(path, key, value) for part in (flag, item)]
+    if isinstance(value, bool | list | dict):
+        raise UsageError(f"{path}: {key} must be a single value, not {value!r}")
+    return [flag, str(value)]
+
+
+def _as_list(path: Path, key: str, value: Any) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    if any(isinstance(item, bool | list | dict) for item in items):
+        raise UsageError(f"{path}: {key} must be a list of strings or numbers, not {value!r}")
+    return [str(item) for item in items]
+
+
+def _from_folder(folder: Path, value: Any) -> Any:
+    if isinstance(value, list):
+        return [_from_folder(folder, item) for item in value]
+    return value if value.is_absolute() else folder / value
+
+
+def config_from(settings: dict[str, Any]) -> Config:
+    """The Config for ``check``: defaults, overridden by every setting given."""
+    values: dict[str, Any] = {
         name: tuple(value) if name in _LISTS else value
-        for name, value in vars(args).items()
+        for name, value in settings.items()
         if name not in _NOT_CONFIG
     }
-    missing = [str(path) for path in settings["paths"] if not path.exists()]
+    paths = values.get("paths")
+    if not paths:
+        raise UsageError("no PATH given (on the command line or as 'paths' in a config file)")
+    missing = [str(path) for path in paths if not path.exists()]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
-    settings["paths"] = tuple(settings["paths"])
-    unset = [rule.env for rule in settings.get("headers", ()) if rule.env not in os.environ]
+    unset = [rule.env for rule in values.get("headers", ()) if rule.env not in os.environ]
     if unset:
         raise UsageError(f"--header needs environment variable {', '.join(unset)}")
-    timeout = settings.get("request_timeout", Config.request_timeout)
-    settings.setdefault("connect_timeout", min(Config.connect_timeout, timeout))
-    settings.setdefault("read_timeout", min(Config.read_timeout, timeout))
-    return Config(**settings)
+    timeout = values.get("request_timeout", Config.request_timeout)
+    values.setdefault("connect_timeout", min(Config.connect_timeout, timeout))
+    values.setdefault("read_timeout", min(Config.read_timeout, timeout))
+    return Config(**values)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        config = config_from(args)
-        if next(iter(find_seed_files(config.paths, config.patterns)), None) is None:
+        if args.command == "report":
+            return _render_saved(args)
+        settings, file = settings_from(args)
+        config = config_from(settings)
+        if args.command == "config":
+            sys.stdout.write(describe(config, file))
+            return EXIT_OK
+        total = sum(1 for _ in find_seed_files(config.paths, config.patterns))
+        if total == 0:
             raise UsageError("no seed files found (patterns: " + " ".join(config.patterns) + ")")
     except UsageError as exc:
         parser.exit(EXIT_USAGE, f"linkcheck: error: {exc}\n")
-    verbosity = -1 if getattr(args, "quiet", False) else 1 if getattr(args, "verbose", False) else 0
-    report = check(config)
+    verbosity = _verbosity(settings)
+    with _progress(total, verbosity) as progress:
+        report = check(config, progress=progress)
     try:
-        write_atomically(report, config.output)
-        terminal.render(report, sys.stdout, verbosity=verbosity)
+        report.save(config.output)
+        _write_outputs(report, settings.get("formats", ()), verbosity)
         if verbosity >= 0:
-            print(f"Report written to {config.output}")
+            print(f"Report written to {config.output}", file=sys.stderr)
     finally:
         report.discard()
     if report.summary.stopped == "interrupted":
         return EXIT_INTERRUPTED
     return EXIT_FAILED if report.summary.failing(config.fail_on) else EXIT_OK
+
+
+def _verbosity(settings: dict[str, Any]) -> int:
+    return -1 if settings.get("quiet") else 1 if settings.get("verbose") else 0
+
+
+def _progress(total: int, verbosity: int) -> LiveProgress | LineProgress:
+    if verbosity >= 0 and sys.stderr.isatty():
+        return LiveProgress(total, sys.stderr)
+    return LineProgress(total, sys.stderr, interval=10.0 if verbosity >= 0 else float("inf"))
+
+
+def _write_outputs(report: ReportView, outputs: Sequence[Output], verbosity: int) -> None:
+    """Every requested format, the CI extras, then the terminal summary.
+
+    On GitHub Actions, annotations are printed and the Markdown summary is
+    appended to the job summary without being asked for.
+    """
+    chosen = list(outputs)
+    if os.environ.get("GITHUB_ACTIONS") == "true" and all(o.name != "github" for o in chosen):
+        chosen.append(Output("github", None))
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with open(step_summary, "a", encoding="utf-8") as stream:
+            get_format("markdown").render(report, stream)
+    to_stdout = False
+    for output in chosen:
+        renderer = get_format(output.name)
+        if output.path is None:
+            renderer.render(report, sys.stdout)
+            to_stdout = True
+        else:
+            write_atomically(output.path, partial(renderer.render, report))
+    terminal = TerminalFormat(verbosity)
+    terminal.render(report, sys.stderr if to_stdout else sys.stdout)
+
+
+def _render_saved(args: argparse.Namespace) -> int:
+    try:
+        saved = SavedReport.load(args.report)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read {args.report}: {exc}") from exc
+    _write_outputs(saved, args.formats or (), _verbosity(vars(args)))
+    return EXIT_FAILED if saved.failing else EXIT_OK
+
+
+def describe(config: Config, file: Path | None) -> str:
+    """The effective configuration as TOML-like lines, for ``linkcheck config``."""
+    lines = [f"# config file: {file or 'none'}"]
+    for item in fields(config):
+        lines.append(f"{item.name} = {_shown(getattr(config, item.name))}")
+    return "\n".join(lines) + "\n"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if value is None:
+        return '""  # not set'
+    if isinstance(value, tuple | frozenset | list):
+        items = sorted(value) if isinstance(value, frozenset) else value
+        return "[" + ", ".join(_shown(item) for item in items) + "]"
+    if is_dataclass(value):
+        return "{" + ", ".join(f"{k} = {_shown(v)}" for k, v in asdict(value).items()) + "}"  # type: ignore[arg-type]
+    return json.dumps(str(value))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from linkcheck._version import __version__
 
@@ -174,3 +176,43 @@ class Config:
     allow_networks: tuple[IPNetwork, ...] = field(default=())
 
     seed_window: int = 1024
+
+
+#: Config files looked for in the current folder and each parent, nearest first.
+CONFIG_FILES = ("linkcheck.toml", "pyproject.toml")
+
+
+class ConfigFileError(ValueError):
+    """A config file that cannot be used; the message names the file."""
+
+
+def find_config_file(start: Path) -> Path | None:
+    """The nearest ``linkcheck.toml``, or ``pyproject.toml`` with a ``[tool.linkcheck]`` table."""
+    for directory in (start, *start.parents):
+        for name in CONFIG_FILES:
+            candidate = directory / name
+            if candidate.is_file() and (name != "pyproject.toml" or _has_tool_table(candidate)):
+                return candidate
+    return None
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The settings table of a config file: all of ``linkcheck.toml``, or ``[tool.linkcheck]``."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigFileError(f"{path}: {exc}") from exc
+    if path.name == "pyproject.toml":
+        table = data.get("tool", {}).get("linkcheck", {})
+        if not isinstance(table, dict):
+            raise ConfigFileError(f"{path}: [tool.linkcheck] must be a table")
+        return table
+    return data
+
+
+def _has_tool_table(path: Path) -> bool:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    return isinstance(data.get("tool"), dict) and "linkcheck" in data["tool"]

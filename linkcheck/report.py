@@ -11,7 +11,7 @@ import json
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +21,7 @@ from typing import IO, Any
 from linkcheck._version import __version__
 from linkcheck.checks import Check
 from linkcheck.fetch import host_name
+from linkcheck.formats.json import FORMAT as json_format
 from linkcheck.seeds import Seed, SeedError
 from linkcheck.verdicts import Reason
 
@@ -38,6 +39,7 @@ class SeedResult:
     path: str
     errors: tuple[SeedError, ...]
     checks: tuple[Check, ...]
+    title: str | None = None
 
     @property
     def valid(self) -> bool:
@@ -45,7 +47,7 @@ class SeedResult:
 
     @classmethod
     def of(cls, seed: Seed, checks: tuple[Check, ...]) -> SeedResult:
-        return cls(seed.path, seed.errors, checks)
+        return cls(seed.path, seed.errors, checks, seed.title)
 
 
 def _verdict_counts() -> dict[str, int]:
@@ -142,6 +144,7 @@ def check_to_dict(check: Check) -> dict[str, Any]:
 def seed_to_dict(result: SeedResult) -> dict[str, Any]:
     return {
         "path": result.path,
+        "title": result.title,
         "valid": result.valid,
         "errors": [
             {"reason": error.reason.value, "message": error.message, "line": error.line}
@@ -198,14 +201,9 @@ class Report:
             "hosts": dict(sorted(self.summary.hosts.items())),
         }
 
-    def write_json(self, stream: IO[str]) -> None:
-        """Stream the whole report as JSON, seed by seed."""
-        header = json.dumps(self.header(), ensure_ascii=False, indent=1)
-        stream.write(header[:-2] + ',\n "seeds": [')
-        for index, line in enumerate(self._lines()):
-            stream.write(",\n  " if index else "\n  ")
-            stream.write(line)
-        stream.write("\n ]\n}\n")
+    def save(self, path: Path) -> None:
+        """Write the JSON report to ``path`` atomically."""
+        write_atomically(path, lambda stream: json_format.render(self, stream))
 
     def discard(self) -> None:
         """Remove the spool files; the report cannot be read afterwards."""
@@ -259,13 +257,13 @@ class Spool:
             self.late_path.unlink(missing_ok=True)
 
 
-def write_atomically(report: Report, path: Path) -> None:
-    """Write the JSON report to ``path`` through a temporary file and a rename."""
+def write_atomically(path: Path, write: Callable[[IO[str]], None]) -> None:
+    """Create ``path`` through a temporary file and a rename, so readers never see half of it."""
     directory = path.parent if str(path.parent) else Path(".")
     handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            report.write_json(stream)
+            write(stream)
         os.chmod(name, 0o644)
         os.replace(name, path)
     except BaseException:
@@ -279,3 +277,28 @@ def _iso(moment: datetime) -> str:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass
+class SavedReport:
+    """A JSON report read back from disk, for ``linkcheck report`` (no network access)."""
+
+    data: dict[str, Any]
+
+    @classmethod
+    def load(cls, path: Path) -> SavedReport:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+            raise ValueError(f"not a linkcheck report of schema version {SCHEMA_VERSION}")
+        return cls(data)
+
+    def header(self) -> dict[str, Any]:
+        return {key: value for key, value in self.data.items() if key != "seeds"}
+
+    def seeds(self) -> Iterator[dict[str, Any]]:
+        yield from self.data.get("seeds") or ()
+
+    @property
+    def failing(self) -> bool:
+        summary = self.data.get("summary") or {}
+        return bool(summary.get("failed") or summary.get("invalid_seeds"))

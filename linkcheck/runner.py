@@ -15,7 +15,7 @@ import signal
 from collections.abc import Callable, Coroutine, Iterable
 from contextlib import suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -26,6 +26,9 @@ from linkcheck.filters import UrlFilter
 from linkcheck.images import ImageProber
 from linkcheck.report import Report, SeedResult, Spool, now
 from linkcheck.seeds import Kind, Seed, Target, find_seed_files, read_seed
+
+if TYPE_CHECKING:
+    from linkcheck.progress import ProgressSink
 from linkcheck.verdicts import Reason
 
 FetchKey = tuple[bool, str]
@@ -40,8 +43,14 @@ _STOP_MESSAGES = {
 class Runner:
     """Runs one check of a set of seed files; one instance per run."""
 
-    def __init__(self, config: Config, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        transport: httpx.AsyncBaseTransport | None = None,
+        progress: ProgressSink | None = None,
+    ) -> None:
         self.config = config
+        self.progress = progress
         self.fetcher = Fetcher(config, transport)
         self.filter = UrlFilter.from_config(config)
         self.policy = Policy.from_config(config)
@@ -97,6 +106,8 @@ class Runner:
             seed, task = entry
             result, transient = await task
             spool.add(result)
+            if self.progress is not None:
+                self.progress.update(spool.summary)
             if transient:
                 self._held.append((index, seed, result))
             index += 1
@@ -177,12 +188,16 @@ def _on_signals(loop: asyncio.AbstractEventLoop, stop: Callable[[], None]) -> li
     return handled
 
 
-async def check_async(config: Config, transport: httpx.AsyncBaseTransport | None = None) -> Report:
+async def check_async(
+    config: Config,
+    transport: httpx.AsyncBaseTransport | None = None,
+    progress: ProgressSink | None = None,
+) -> Report:
     """Check the seeds named by ``config`` and return the report (its spool still readable)."""
     started = now()
     spool = Spool()
     try:
-        runner = Runner(config, transport)
+        runner = Runner(config, transport, progress)
         await runner.run(find_seed_files(config.paths, config.patterns), spool)
     except BaseException:
         spool.close()
@@ -192,6 +207,10 @@ async def check_async(config: Config, transport: httpx.AsyncBaseTransport | None
     return Report(started, now(), spool.summary, spool.path, spool.late_path)
 
 
-def check(config: Config, transport: httpx.AsyncBaseTransport | None = None) -> Report:
+def check(
+    config: Config,
+    transport: httpx.AsyncBaseTransport | None = None,
+    progress: ProgressSink | None = None,
+) -> Report:
     """Synchronous entry point: run the whole check in a fresh event loop."""
-    return asyncio.run(check_async(config, transport))
+    return asyncio.run(check_async(config, transport, progress))

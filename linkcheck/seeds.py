@@ -67,6 +67,7 @@ class Seed:
     path: str
     targets: tuple[Target, ...]
     errors: tuple[SeedError, ...]
+    title: str | None = None
 
     @property
     def valid(self) -> bool:
@@ -138,7 +139,13 @@ def parse_seed(name: str, data: bytes, config: Config) -> Seed:
         )
     reader = _ArticleReader(config.fields, first_line)
     reader.read_article(loaded, prefix="", top_level=True)
-    return Seed(name, tuple(reader.targets), tuple(reader.errors))
+    title = reader.scalar(_entries(loaded)["title"]) if "title" in _entries(loaded) else None
+    return Seed(
+        name,
+        tuple(reader.targets),
+        tuple(reader.errors),
+        title if isinstance(title, str) else None,
+    )
 
 
 def _broken(name: str, reason: Reason, message: str, line: int | None) -> Seed:

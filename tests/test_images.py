@@ -9,7 +9,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from linkcheck.report import SCHEMA_PATH, Report, write_atomically
+from linkcheck.report import SCHEMA_PATH, Report
 from linkcheck.runner import check
 from tests.conftest import local_config, picture, write_seed
 from tests.image_corpus import Sample, corrupt_samples, image_samples, not_image_samples
@@ -40,7 +40,7 @@ def run(tmp_path: Path, front_matter: str, **changes: Any) -> tuple[list[dict[st
     report = check(local_config(tmp_path, **changes))
     try:
         checks = [c for seed in report.seeds() for c in seed["checks"] if c["kind"] == "image"]
-        write_atomically(report, tmp_path / "report.json")
+        report.save(tmp_path / "report.json")
         return checks, report
     finally:
         report.discard()
@@ -246,7 +246,7 @@ def test_summary_splits_images_by_is_cached_and_the_report_validates(
     write_seed(tmp_path, "b.txt", image_seed(server, [(bad, 99, 10)], cached=False))
     report = check(local_config(tmp_path))
     try:
-        write_atomically(report, tmp_path / "report.json")
+        report.save(tmp_path / "report.json")
     finally:
         report.discard()
     data = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))

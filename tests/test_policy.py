@@ -199,9 +199,7 @@ def test_header_value_comes_from_the_environment_and_never_reaches_the_report(
     )
     report = check(config, transport=httpx.MockTransport(router.async_handler))
     try:
-        from linkcheck.report import write_atomically
-
-        write_atomically(report, config.output)
+        report.save(config.output)
     finally:
         report.discard()
     assert route.calls.last.request.headers["X-Token"] == "s3cret-value"

@@ -70,6 +70,7 @@ td.url { word-break: break-all; max-width: 32rem; }
 .legend-actual { color: #0969da; }
 .legend-claimed { color: #cf222e; }
 [hidden] { display: none !important; }
+.title { color: #57606a; font-size: 0.85em; max-width: 28em; }
 """
 
 _SCRIPT = """
@@ -96,8 +97,23 @@ _SCRIPT = """
     });
     counter.textContent = String(shown);
   }
-  controls.forEach(function (control) { control.addEventListener("change", apply); });
-  search.addEventListener("input", apply);
+  function remember() {
+    var state = new URLSearchParams();
+    controls.forEach(function (control, i) {
+      if (control.value) { state.set(keys[i], control.value); }
+    });
+    if (search.value) { state.set("q", search.value); }
+    try { history.replaceState(null, "", "#" + state.toString()); } catch (e) { /* file: */ }
+  }
+  var initial = new URLSearchParams(location.hash.slice(1));
+  controls.forEach(function (control, i) {
+    if (initial.has(keys[i])) { control.value = initial.get(keys[i]); }
+  });
+  if (initial.has("q")) { search.value = initial.get("q"); }
+  controls.forEach(function (control) {
+    control.addEventListener("change", function () { apply(); remember(); });
+  });
+  search.addEventListener("input", function () { apply(); remember(); });
   apply();
 })();
 """
@@ -136,7 +152,15 @@ def _select(key: str, label: str, values: Iterable[str]) -> str:
     )
 
 
-def _check_row(path: str, check: dict[str, Any]) -> str:
+def _where(path: str, line: object, title: object) -> str:
+    """The seed location, with the article title under it when the seed has one."""
+    shown = _e(location(path, line if isinstance(line, int) else None))
+    if title:
+        shown += f'<div class="title">{_e(title)}</div>'
+    return shown
+
+
+def _check_row(path: str, check: dict[str, Any], title: object = None) -> str:
     verdict, url = str(check["verdict"]), str(check["url"])
     hops = "".join(
         f'<div class="hops">{_link(str(hop.get("url")))} &rarr; {_e(hop.get("status"))}</div>'
@@ -146,7 +170,7 @@ def _check_row(path: str, check: dict[str, Any]) -> str:
     if final_url and final_url != url:
         hops += f'<div class="hops">final: {_link(str(final_url))}</div>'
     cells = (
-        _e(location(path, check.get("line"))),
+        _where(path, check.get("line"), title),
         f"<code>{_e(check['field'])}</code>",
         _e(check["kind"]),
         _link(url) + hops,
@@ -180,7 +204,7 @@ def _box(name: str, width: object, height: object) -> tuple[str, int]:
     return f'<div class="box {name}" style="{style}"></div>', box_height
 
 
-def _image_card(path: str, check: dict[str, Any]) -> str:
+def _image_card(path: str, check: dict[str, Any], title: object = None) -> str:
     image = check.get("image") or {}
     verdict, url = str(check["verdict"]), str(check["url"])
     if is_web_url(url):
@@ -202,7 +226,7 @@ def _image_card(path: str, check: dict[str, Any]) -> str:
     return (
         f'<figure class="card verdict-{_e(verdict)}" {attributes}>'
         f'<div class="picture">{picture}</div><figcaption>'
-        f'<div class="where">{_e(location(path, check.get("line")))} '
+        f'<div class="where">{_where(path, check.get("line"), title)} '
         f"<code>{_e(check['field'])}</code></div>"
         f'<div><span class="badge">{_e(verdict)}</span> {_e(check["reason"])}: '
         f"{_e(check.get('message'))}</div>"
@@ -265,9 +289,9 @@ class HtmlFormat:
                 for check in seed.get("checks") or ():
                     checks += 1
                     hosts.add(host(str(check["url"])))
-                    rows.write(_check_row(path, check))
+                    rows.write(_check_row(path, check, seed.get("title")))
                     if check.get("kind") == "image":
-                        cards.write(_image_card(path, check))
+                        cards.write(_image_card(path, check, seed.get("title")))
             stream.write(_head(header))
             stream.write(
                 '<section id="checks">\n<h2>Checks</h2>\n<div class="filters">'

@@ -1,0 +1,266 @@
+"""The command line as CI and people use it: formats, saved reports, config files, progress."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from lxml import etree
+
+from linkcheck.progress import LineProgress
+from linkcheck.report import Summary
+from tests.conftest import picture, write_seed
+from tests.server import LoopbackServer
+
+SCHEMAS = Path(__file__).parent / "schemas"
+
+
+def linkcheck(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    return subprocess.run(
+        [sys.executable, "-m", "linkcheck", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=60,
+        env={**base, "NO_COLOR": "1", **(env or {})},
+    )  # fmt: skip
+
+
+@pytest.fixture
+def site(tmp_path: Path, server: LoopbackServer) -> Path:
+    """Two seeds on the loopback server: one healthy, one with a 404 and a wrong image size."""
+    good = server.image("/good.jpg", picture(40, 30), ranges=True)
+    bad = server.image("/bad.png", picture(40, 30, "PNG"), "image/png", ranges=True)
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    write_seed(
+        seeds,
+        "a.txt",
+        f"""
+title: "All fine"
+webUrl: "{server.page("/a")}"
+images:
+  - url: "{good}"
+    width: 40
+    height: 30
+    isCached: true
+""",
+    )
+    write_seed(
+        seeds,
+        "b.txt",
+        f"""
+title: "<script>document.documentElement.dataset.pwned = 'yes'</script>"
+webUrl: "{server.url("/gone")}"
+images:
+  - url: "{bad}"
+    width: 80
+    height: 60
+    isCached: false
+""",
+    )
+    return seeds
+
+
+def test_every_format_from_one_real_run(tmp_path: Path, site: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    result = linkcheck(
+        "check", str(site), "--allow-network", "127.0.0.0/8", "-o", str(out / "r.json"),
+        *(f"--format={name}:{out / name}" for name in ("markdown", "junit", "sarif", "csv",
+                                                       "html")),
+        "--format", "github", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 1
+    annotations = [line for line in result.stdout.splitlines() if line.startswith("::")]
+    assert len(annotations) == 2
+    assert annotations[0].startswith(f"::error file={site / 'b.txt'},line=3,title=http_status::")
+    assert "total" in result.stderr, "the terminal summary moves to stderr"
+    junit = etree.parse(str(out / "junit"))
+    etree.XMLSchema(etree.parse(str(SCHEMAS / "junit-10.xsd"))).assertValid(junit)
+    assert junit.getroot().get("failures") == "2"
+    sarif = json.loads((out / "sarif").read_text(encoding="utf-8"))
+    jsonschema.validate(sarif, json.loads((SCHEMAS / "sarif-schema-2.1.0.json").read_text("utf-8")))
+    assert {r["ruleId"] for r in sarif["runs"][0]["results"]} == {"http_status", "size_mismatch"}
+    markdown = (out / "markdown").read_text(encoding="utf-8")
+    assert "http_status" in markdown and "size_mismatch" in markdown
+    rows = (out / "csv").read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 1 + 4
+    html = (out / "html").read_text(encoding="utf-8")
+    assert "<script>document.documentElement" not in html
+    assert "&lt;script&gt;document.documentElement" in html
+
+
+def test_a_saved_report_renders_without_the_network(
+    tmp_path: Path, site: Path, server: LoopbackServer
+) -> None:
+    live = linkcheck(
+        "check",
+        str(site),
+        "--allow-network",
+        "127.0.0.0/8",
+        "-o",
+        "r.json",
+        "--format",
+        "markdown:live.md",
+        cwd=tmp_path,
+    )
+    assert live.returncode == 1
+    server.routes.clear()
+    hits = len(server.hits)
+    again = linkcheck("report", "r.json", "--format", "markdown:again.md", cwd=tmp_path)
+    assert again.returncode == 1
+    assert (tmp_path / "again.md").read_text("utf-8") == (tmp_path / "live.md").read_text("utf-8")
+    assert len(server.hits) == hits
+    assert "size_mismatch" in again.stdout
+
+
+def test_report_of_a_file_that_is_not_a_report_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "x.json").write_text('{"hello": 1}', encoding="utf-8")
+    result = linkcheck("report", "x.json", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "not a linkcheck report" in result.stderr
+
+
+def test_github_actions_gets_annotations_and_a_job_summary(tmp_path: Path, site: Path) -> None:
+    summary = tmp_path / "step-summary.md"
+    summary.write_text("previous step\n", encoding="utf-8")
+    result = linkcheck(
+        "check",
+        str(site),
+        "--allow-network",
+        "127.0.0.0/8",
+        cwd=tmp_path,
+        env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)},
+    )
+    assert result.returncode == 1
+    assert sum(line.startswith("::error ") for line in result.stdout.splitlines()) == 2
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith("previous step\n")
+    assert "size_mismatch" in text
+
+
+def test_quiet_prints_only_problems_and_verbose_every_check(tmp_path: Path, site: Path) -> None:
+    quiet = linkcheck("check", str(site), "--allow-network", "127.0.0.0/8", "-q", cwd=tmp_path)
+    assert [line.split()[2] for line in quiet.stdout.splitlines() if line] == [
+        "http_status",
+        "size_mismatch",
+    ]
+    verbose = linkcheck("check", str(site), "--allow-network", "127.0.0.0/8", "-v", cwd=tmp_path)
+    checks = [line for line in verbose.stdout.splitlines() if re.match(r"\S+:\d+ ", line)]
+    assert len(checks) == 4
+    assert "\x1b[" not in verbose.stdout, "no colours without a terminal"
+
+
+def test_config_file_settings_apply_and_the_command_line_wins(tmp_path: Path, site: Path) -> None:
+    (tmp_path / "linkcheck.toml").write_text(
+        'paths = ["seeds"]\nallow_network = ["127.0.0.0/8"]\nexclude = ["/gone$"]\n'
+        'host_concurrency = 2\noutput = "from-config.json"\n',
+        encoding="utf-8",
+    )
+    nested = tmp_path / "deeper" / "still"
+    nested.mkdir(parents=True)
+    shown = linkcheck("config", "--host-concurrency", "5", cwd=nested)
+    assert shown.returncode == 0, shown.stderr
+    assert f"# config file: {tmp_path / 'linkcheck.toml'}" in shown.stdout
+    assert "per_host_concurrency = 5" in shown.stdout
+    assert 'exclude = ["/gone$"]' in shown.stdout
+    result = linkcheck("check", "--size-tolerance", "40", cwd=nested)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((tmp_path / "from-config.json").read_text(encoding="utf-8"))
+    reasons = sorted(c["reason"] for s in report["seeds"] for c in s["checks"])
+    assert reasons == ["excluded", "ok", "ok", "ok"]
+
+
+def test_pyproject_tool_table_is_read(tmp_path: Path, site: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n\n[tool.linkcheck]\nfields = "webUrl"\n', encoding="utf-8"
+    )
+    shown = linkcheck("config", "seeds", cwd=tmp_path)
+    assert 'fields = ["webUrl"]' in shown.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("no_such_key = 1\n", "unknown key 'no_such_key'"),
+        ('host_concurrency = "many"\n', "invalid"),
+        ("insecure = 1\n", "insecure must be true or false"),
+        ("retries = [1, 2]\n", "retries must be a single value"),
+        ("this is not toml\n", "linkcheck.toml"),
+    ],
+)
+def test_bad_config_files_are_usage_errors(
+    tmp_path: Path, site: Path, text: str, words: str
+) -> None:
+    (tmp_path / "linkcheck.toml").write_text(text, encoding="utf-8")
+    result = linkcheck("check", "seeds", cwd=tmp_path)
+    assert result.returncode == 2
+    assert words in result.stderr
+
+
+def test_explicit_config_path(tmp_path: Path, site: Path) -> None:
+    other = tmp_path / "elsewhere.toml"
+    other.write_text("retries = 7\n", encoding="utf-8")
+    shown = linkcheck("config", "seeds", "--config", str(other), cwd=tmp_path)
+    assert "retries = 7" in shown.stdout
+
+
+def test_fail_on_warning_turns_warnings_into_exit_1(tmp_path: Path, server: LoopbackServer) -> None:
+    png = server.image("/mislabelled.jpg", picture(10, 10, "PNG"), "image/jpeg", ranges=True)
+    write_seed(tmp_path, "s.txt", f'webUrl: "{server.page("/p")}"\nimages:\n  - url: "{png}"')
+    lenient = linkcheck("check", "s.txt", "--allow-network", "127.0.0.0/8", cwd=tmp_path)
+    strict = linkcheck(
+        "check", "s.txt", "--allow-network", "127.0.0.0/8", "--fail-on", "warning", cwd=tmp_path
+    )
+    assert (lenient.returncode, strict.returncode) == (0, 1)
+    assert "content_type_mismatch" in strict.stdout
+
+
+def test_progress_line_for_logs_is_rate_limited() -> None:
+    import io
+
+    stream = io.StringIO()
+    progress = LineProgress(10, stream, interval=0.0)
+    summary: Any = Summary(seeds=4, checks=12, failed=1)
+    progress.update(summary)
+    assert re.match(
+        r"linkcheck: 4/10 seeds, 12 checks, 1 failed, \d+ checks/s, about \d+ s left",
+        stream.getvalue(),
+    )
+    quiet = io.StringIO()
+    slow = LineProgress(10, quiet, interval=10.0)
+    slow.update(summary)
+    slow.update(summary)
+    assert quiet.getvalue() == ""
+
+
+def test_live_progress_is_drawn_on_a_terminal(tmp_path: Path, site: Path) -> None:
+    import pty
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "linkcheck", "check", str(site), "--allow-network", "127.0.0.0/8"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=follower,
+        env={**os.environ, "TERM": "xterm"},
+    )  # fmt: skip
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    process.wait(timeout=30)
+    os.close(leader)
+    assert b"checking" in output and b"seeds" in output
