@@ -40,7 +40,6 @@ class Reason(StrEnum):
     UNSAFE_URL = "unsafe_url"
     INVALID_URL = "invalid_url"
     EXCLUDED = "excluded"
-    TOO_LARGE_RESPONSE = "too_large_response"
     INTERRUPTED = "interrupted"
     # seed reasons
     NO_FRONT_MATTER = "no_front_matter"
@@ -76,7 +75,6 @@ _EXPLANATIONS: dict[Reason, str] = {
     Reason.UNSAFE_URL: "the URL's scheme or address is refused by the safety policy",
     Reason.INVALID_URL: "the value is not an absolute http(s) URL",
     Reason.EXCLUDED: "the URL matches an exclude rule and was not requested",
-    Reason.TOO_LARGE_RESPONSE: "the response exceeded the byte cap",
     Reason.INTERRUPTED: "the run ended (time limit or signal) before this check finished",
     Reason.NO_FRONT_MATTER: "the file does not start with YAML front matter between '---' lines",
     Reason.INVALID_YAML: "the front matter is not valid YAML",

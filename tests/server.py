@@ -62,6 +62,8 @@ class LoopbackServer:
             do_HEAD = do_GET
 
         class Server(ThreadingHTTPServer):
+            request_queue_size = 128  # the default 5 drops SYNs: 1 s client stalls
+
             def handle_error(self, request: Any, client_address: Any) -> None:
                 pass  # clients that stop reading early are the point of several tests
 

@@ -197,3 +197,14 @@ def test_one_resolved_host_means_not_offline(tmp_path: Path, router: respx.MockR
     report.discard()
     assert report.summary.no_host_resolved is False
     assert report.summary.failed == 1
+
+
+def test_the_schema_lists_exactly_the_reasons_in_code() -> None:
+    import json
+
+    from linkcheck.report import SCHEMA_PATH
+    from linkcheck.verdicts import Reason
+
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    assert set(schema["$defs"]["reason"]["enum"]) == {reason.value for reason in Reason}
+    assert all(reason.explanation for reason in Reason)
