@@ -94,10 +94,45 @@ class Policy:
 def judge(target: Target, fetched: Fetched[Any], policy: Policy = Policy()) -> Check:
     """The verdict for ``target`` given the shared fetch of its URL."""
     verdict, reason, message = _outcome(target, fetched, policy)
-    image = None
-    if target.kind is Kind.IMAGE:
-        probe = fetched.body if isinstance(fetched.body, ImageProbe) else None
-        image = ImageFacts.of(target, probe, fetched.bytes_read)
+    probe = fetched.body if isinstance(fetched.body, ImageProbe) else None
+    return _check(
+        target,
+        verdict,
+        reason,
+        message,
+        http_status=fetched.status,
+        final_url=fetched.final_url,
+        redirects=tuple(fetched.redirects),
+        elapsed_ms=fetched.elapsed_ms,
+        image=ImageFacts.of(target, probe, fetched.bytes_read),
+    )
+
+
+def judge_unrequestable(target: Target) -> Check:
+    """The check for a URL that was refused before any request (invalid or unsafe)."""
+    problem = target.problem
+    reason = problem.reason if problem else Reason.INVALID_URL
+    message = str(problem) if problem else reason.explanation
+    return _check(target, Verdict.FAILED, reason, message)
+
+
+def judge_skipped(target: Target, reason: Reason, message: str) -> Check:
+    """The check for a target that was not requested (excluded, or the run stopped first)."""
+    return _check(target, Verdict.SKIPPED, reason, message)
+
+
+def _check(
+    target: Target,
+    verdict: Verdict,
+    reason: Reason,
+    message: str,
+    *,
+    image: ImageFacts | None = None,
+    **answer: Any,
+) -> Check:
+    """A check of ``target``; image targets always carry their claims."""
+    if image is None and target.kind is Kind.IMAGE:
+        image = ImageFacts.of(target, None, 0)
     return Check(
         field=target.field,
         line=target.line,
@@ -106,45 +141,8 @@ def judge(target: Target, fetched: Fetched[Any], policy: Policy = Policy()) -> C
         verdict=verdict,
         reason=reason,
         message=message,
-        http_status=fetched.status,
-        final_url=fetched.final_url,
-        redirects=tuple(fetched.redirects),
-        elapsed_ms=fetched.elapsed_ms,
-        image=image,
-    )
-
-
-def judge_unrequestable(target: Target) -> Check:
-    """The check for a URL that was refused before any request (invalid or unsafe)."""
-    problem = target.problem
-    reason = problem.reason if problem else Reason.INVALID_URL
-    return Check(
-        field=target.field,
-        line=target.line,
-        url=target.url,
-        kind=target.kind,
-        verdict=Verdict.FAILED,
-        reason=reason,
-        message=str(problem) if problem else reason.explanation,
-        image=_claims_only(target),
-    )
-
-
-def _claims_only(target: Target) -> ImageFacts | None:
-    return ImageFacts.of(target, None, 0) if target.kind is Kind.IMAGE else None
-
-
-def judge_skipped(target: Target, reason: Reason, message: str) -> Check:
-    """The check for a target that was not requested (excluded, or the run stopped first)."""
-    return Check(
-        field=target.field,
-        line=target.line,
-        url=target.url,
-        kind=target.kind,
-        verdict=Verdict.SKIPPED,
-        reason=reason,
-        message=message,
-        image=_claims_only(target),
+        image=image if target.kind is Kind.IMAGE else None,
+        **answer,
     )
 
 
