@@ -264,3 +264,15 @@ def test_live_progress_is_drawn_on_a_terminal(tmp_path: Path, site: Path) -> Non
     process.wait(timeout=30)
     os.close(leader)
     assert b"checking" in output and b"seeds" in output
+
+
+def test_proxies_from_the_environment_are_used(tmp_path: Path, server: LoopbackServer) -> None:
+    """HTTP_PROXY sends the request to the proxy in absolute form; the name is never looked up."""
+    from tests.server import Answer
+
+    server.add("http://news.proxied.test/story", Answer(200, b"<html>via proxy</html>"))
+    write_seed(tmp_path, "s.txt", 'webUrl: "http://news.proxied.test/story"')
+    proxy = {"HTTP_PROXY": f"http://127.0.0.1:{server.port}", "NO_PROXY": ""}
+    result = linkcheck("check", "s.txt", "-q", cwd=tmp_path, env=proxy)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert server.count("http://news.proxied.test/story") == 1

@@ -265,3 +265,15 @@ def test_summary_splits_images_by_is_cached_and_the_report_validates(
         "range_honoured",
         "total_bytes",
     } <= block.keys()
+
+
+def test_the_per_image_byte_cap_ends_in_corrupt_image(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    """A server that ignores Range and keeps the size past the cap costs only the cap."""
+    sample = SAMPLES["tiff_le_ifd_at_end_1m"]
+    url = serve(server, sample, ranges=False)
+    [image], _ = run(tmp_path, image_seed(server, [(url, 1024, 1000)]), max_image_bytes=64 * 1024)
+    assert (image["verdict"], image["reason"]) == ("failed", "corrupt_image")
+    assert "no image size found in the first 65536 bytes" in image["message"]
+    assert image["image"]["bytes_read"] < 200_000
