@@ -7,6 +7,7 @@ sets, so the command line maps onto Config one to one.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import sys
@@ -268,6 +269,11 @@ def _network_options(group: argparse._ArgumentGroup) -> None:
         metavar="PATTERN:NAME:ENV_VAR",
         help="send header NAME to matching hosts, its value read from ENV_VAR; repeatable",
     )
+    group.add_argument(
+        "--http2",
+        action="store_true",
+        help="offer HTTP/2 (needs the http2 extra; uses httpx's own, slower transport)",
+    )
     group.add_argument("--ca-bundle", type=Path, metavar="FILE", help="trust these CAs")
     group.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
     group.add_argument(
@@ -465,6 +471,8 @@ def config_from(settings: dict[str, Any]) -> Config:
     missing = [str(path) for path in paths if not path.exists()]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
+    if values.get("http2") and importlib.util.find_spec("h2") is None:
+        raise UsageError("--http2 needs the h2 package: pip install 'linkcheck[http2]'")
     unset = [rule.env for rule in values.get("headers", ()) if rule.env not in os.environ]
     if unset:
         raise UsageError(f"--header needs environment variable {', '.join(unset)}")

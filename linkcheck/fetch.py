@@ -1,10 +1,10 @@
 """HTTP: requests within per-host limits, retried when worth it, redirects hop by hop.
 
-This is the only module that talks to the network. Every hop is vetted by the
-address policy (literal hosts here, resolved names in the resolver, so the
+Every request goes through here. Every hop is vetted by the address policy
+(literal hosts here, resolved names in the transport's resolver, so the
 connection goes to the address that was checked); every attempt has a hard
-deadline; every read is capped. The transport is chosen in
-:func:`default_transport` and can be replaced, which is how unit tests run
+deadline; every read is capped. The transport comes from
+:mod:`linkcheck.transports` and can be replaced, which is how unit tests run
 without a network.
 """
 
@@ -24,12 +24,12 @@ from typing import Generic, TypeVar
 
 import aiohttp
 import httpx
-from httpx_aiohttp import AiohttpTransport
 
 from linkcheck.config import Config
 from linkcheck.hosts import Host, HostPool
 from linkcheck.retry import RetryPolicy, is_transient, retry_after
-from linkcheck.safety import AddressPolicy, PolicyResolver, PolicyTransport, find_unsafe
+from linkcheck.safety import AddressPolicy, PolicyTransport, find_unsafe
+from linkcheck.transports import make_transport
 from linkcheck.urls import BadUrl, normalize
 from linkcheck.verdicts import Reason
 
@@ -93,43 +93,6 @@ class Counters:
     hosts_unresolved: set[str] = field(default_factory=set)
 
 
-def ssl_context(config: Config) -> ssl.SSLContext:
-    """Verification per config: ``--insecure``, ``--ca-bundle``, else the system store.
-
-    ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` are honoured through OpenSSL's defaults.
-    """
-    if config.insecure:
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        return context
-    cafile = str(config.ca_bundle) if config.ca_bundle else None
-    return ssl.create_default_context(cafile=cafile)
-
-
-def default_transport(config: Config, policy: AddressPolicy) -> httpx.AsyncBaseTransport:
-    """The transport for real runs: aiohttp's pool behind httpx's API, names vetted on lookup."""
-    context = ssl_context(config)
-
-    def session() -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(
-            limit=config.max_concurrency,
-            limit_per_host=0,
-            ttl_dns_cache=300,
-            ssl=context,
-            resolver=PolicyResolver(policy),
-        )
-        session = aiohttp.ClientSession(
-            connector=connector, auto_decompress=False, trust_env=config.trust_env
-        )
-        # aiohttp silently resends an idempotent request once after a reset; retries
-        # are decided (and counted) in one place, ours. aiohttp's test client does the same.
-        session._retry_connection = False
-        return session
-
-    return AiohttpTransport(client=session)
-
-
 class Fetcher:
     """Fetches URLs politely and within deadlines; one per run, owning one transport."""
 
@@ -137,7 +100,7 @@ class Fetcher:
         self.config = config
         self.counters = Counters()
         self.policy = AddressPolicy(config.allow_hosts, config.allow_networks)
-        inner = transport or default_transport(config, self.policy)
+        inner = transport or make_transport(config, self.policy)
         self._transport = PolicyTransport(self.policy, inner)
         self.hosts = HostPool(config.per_host_concurrency, config.min_interval, config.host_rules)
         self._retry = RetryPolicy(retries=config.retries, base=config.retry_backoff)

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from linkcheck.config import Config, parse_network
@@ -287,3 +288,47 @@ def test_sigint_stops_cleanly_with_a_partial_report(tmp_path: Path, web: Hostile
     assert verdicts == ["ok", "skipped"]
     assert report["seeds"][1]["checks"][0]["reason"] == "interrupted"
     assert report["summary"]["stopped"] == "interrupted"
+
+
+def test_http2_is_spoken_when_asked_for(tmp_path: Path) -> None:
+    from tests.h2server import H2Server
+
+    tls = hostile.make_tls()
+    with H2Server(tls.server).running() as server:
+        url = f"https://127.0.0.1:{server.port}/h2-page"
+        page = one(tmp_path, url, http2=True, ca_bundle=tls.write_ca(tmp_path / "ca.pem"))
+        assert (page["verdict"], page["http_status"]) == ("ok", 200)
+        assert server.paths == ["/h2-page"]
+
+
+def test_http2_transport_connects_only_to_vetted_addresses(tmp_path: Path) -> None:
+    """The HTTP/2 path pins connections too: a name resolving to loopback is refused."""
+    import asyncio
+
+    from linkcheck.safety import AddressPolicy
+    from linkcheck.transports import http2_transport
+
+    victim = Listener()
+
+    async def to_loopback(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+    async def attempt(policy: AddressPolicy) -> BaseException | None:
+        transport = http2_transport(Config(), policy, resolve=to_loopback)
+        request = httpx.Request("GET", f"http://internal.test:{victim.port}/")
+        try:
+            await transport.handle_async_request(request)
+        except BaseException as exc:
+            return exc
+        finally:
+            await transport.aclose()
+        return None
+
+    try:
+        refused = asyncio.run(attempt(AddressPolicy()))
+        assert refused is not None and "internal.test" in str(refused)
+        assert victim.accepted == 0
+        asyncio.run(attempt(AddressPolicy(allow_hosts=("*.test",))))
+        assert victim.accepted == 1
+    finally:
+        victim.close()
