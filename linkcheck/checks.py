@@ -5,10 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from linkcheck.config import Config
-from linkcheck.fetch import ERROR_BODY_BYTES, Fetched, Hop
+from linkcheck.fetch import Fetched, Hop
 from linkcheck.image_header import ImageHeader
 from linkcheck.images import ImageProbe
 from linkcheck.seeds import Kind, Target
@@ -173,7 +171,7 @@ def _outcome(target: Target, fetched: Fetched[Any], policy: Policy) -> tuple[Ver
 
 
 def _bad_status(fetched: Fetched[Any], status: int) -> tuple[Verdict, Reason, str]:
-    challenge = bot_challenge(status, fetched.headers, fetched.error_body)
+    challenge = fetched.challenge
     if challenge is not None:
         return (
             Verdict.WARNING,
@@ -183,30 +181,6 @@ def _bad_status(fetched: Fetched[Any], status: int) -> tuple[Verdict, Reason, st
     if status == 429:
         return Verdict.WARNING, Reason.RATE_LIMITED, "the server still answered 429 after retries"
     return Verdict.FAILED, Reason.HTTP_STATUS, f"the server answered HTTP {status}"
-
-
-def bot_challenge(status: int, headers: httpx.Headers | None, body: bytes) -> str | None:
-    """Name the bot-protection service whose challenge this answer is, if it is one."""
-    if status not in (403, 429, 503) or headers is None:
-        return None
-    text = body[:ERROR_BODY_BYTES].lower()
-    server = headers.get("server", "").lower()
-    if headers.get("cf-mitigated", "").lower() == "challenge":
-        return "Cloudflare challenge"
-    if "cloudflare" in server and any(mark in text for mark in _CLOUDFLARE_MARKS):
-        return "Cloudflare challenge"
-    if "x-datadome" in headers or b"captcha-delivery.com" in text:
-        return "DataDome challenge"
-    if headers.get("x-amzn-waf-action", "").lower() in ("captcha", "challenge"):
-        return "AWS WAF challenge"
-    if b"px-captcha" in text:
-        return "PerimeterX challenge"
-    if "akamaighost" in server and b"access denied" in text:
-        return "Akamai bot block"
-    return None
-
-
-_CLOUDFLARE_MARKS = (b"challenge-platform", b"cf-chl", b"just a moment", b"attention required")
 
 
 def _size_outcome(

@@ -25,6 +25,7 @@ from typing import Generic, TypeVar
 import aiohttp
 import httpx
 
+from linkcheck.challenges import ERROR_BODY_BYTES, bot_challenge
 from linkcheck.config import Config
 from linkcheck.hosts import Host, HostPool
 from linkcheck.retry import RetryPolicy, is_transient, retry_after
@@ -39,8 +40,6 @@ BodyReader = Callable[[httpx.Response, int], Awaitable[T]]
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 #: One fixed Accept header for images, like a browser's, so servers pick the same variant.
 IMAGE_ACCEPT = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
-#: Enough of an error page to recognise a bot challenge.
-ERROR_BODY_BYTES = 16 * 1024
 _CHUNK = 16 * 1024
 
 
@@ -56,17 +55,18 @@ class Hop:
 class Fetched(Generic[T]):
     """What one URL gave: the final answer, the redirect chain, or the failure.
 
-    ``body`` is what the body reader made of a final 2xx answer; ``error_body``
-    is the start of any other final answer (for recognising bot challenges).
+    ``body`` is what the body reader made of a final 2xx answer. Outcomes are
+    kept for the whole run (every seed naming the URL is judged from one), so
+    they hold no headers or bodies: only what a verdict needs.
     """
 
     url: str
     status: int | None = None
     final_url: str | None = None
     redirects: list[Hop] = field(default_factory=list)
-    headers: httpx.Headers | None = None
     body: T | None = None
-    error_body: bytes = b""
+    challenge: str | None = None
+    retry_after: float | None = None
     error: Reason | None = None
     message: str = ""
     requests: int = 0
@@ -214,9 +214,7 @@ class Fetcher:
 
     def _wait_before_retry(self, result: Fetched[T], host: Host, attempt: int) -> float | None:
         """How long to sleep before the next try; None when the server's wait is over the cap."""
-        asked = None
-        if result.status in (429, 503) and result.headers is not None:
-            asked = retry_after(result.headers.get("retry-after"))
+        asked = result.retry_after
         if asked is None:
             return self._retry.backoff(attempt, self._rng)
         host.pause(asked)
@@ -231,7 +229,7 @@ class Fetcher:
 
     async def _attempt(self, url: str, ask: _Ask[T], result: Fetched[T], host: Host) -> str | None:
         """One request with its deadline; fills ``result`` and returns a redirect's Location."""
-        result.status, result.headers, result.body, result.error_body = None, None, None, b""
+        result.status, result.body, result.challenge, result.retry_after = None, None, None, None
         result.error, result.message = None, ""
         request = httpx.Request(
             ask.method,
@@ -267,11 +265,12 @@ class Fetcher:
     ) -> str | None:
         status = response.status_code
         result.status = status
-        result.headers = response.headers
         location: str | None = response.headers.get("location")
         if status in REDIRECT_STATUSES and location:
             result.final_url = None
             return location
+        if status in (429, 503):
+            result.retry_after = retry_after(response.headers.get("retry-after"))
         if status == 429:
             host.rate_limited()
         elif status < 500:
@@ -281,7 +280,8 @@ class Fetcher:
         if 200 <= status < 300:
             result.body = await ask.read(response, ask.limit)
         else:
-            result.error_body = await read_prefix(response, ERROR_BODY_BYTES)
+            body = await read_prefix(response, ERROR_BODY_BYTES)
+            result.challenge = bot_challenge(status, response.headers, body)
         return None
 
     def _headers_for(self, host: str, ask: _Ask[T]) -> dict[str, str]:
@@ -359,6 +359,11 @@ async def read_prefix(response: httpx.Response, limit: int) -> bytes:
     """Read at most ``limit`` decoded body bytes, then stop."""
     chunks = [chunk async for chunk in body_chunks(response, limit)]
     return b"".join(chunks)
+
+
+async def read_and_count(response: httpx.Response, limit: int) -> int:
+    """Read at most ``limit`` decoded body bytes, keeping none of them: a page's proof of life."""
+    return sum([len(chunk) async for chunk in body_chunks(response, limit)])
 
 
 def classify(exc: BaseException) -> tuple[Reason, str]:

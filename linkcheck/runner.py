@@ -14,6 +14,7 @@ import asyncio
 import signal
 from collections.abc import Callable, Coroutine, Iterable
 from contextlib import suppress
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,7 @@ import httpx
 
 from linkcheck.checks import Check, Policy, judge, judge_skipped, judge_unrequestable
 from linkcheck.config import Config
-from linkcheck.fetch import Fetched, Fetcher, read_prefix
+from linkcheck.fetch import Fetched, Fetcher, read_and_count
 from linkcheck.filters import UrlFilter
 from linkcheck.images import ImageProber
 from linkcheck.report import Report, SeedResult, Spool, now
@@ -56,7 +57,7 @@ class Runner:
         self.policy = Policy.from_config(config)
         self.images = ImageProber(self.fetcher, config)
         self.stopped: Reason | None = None
-        self._fetches: dict[FetchKey, asyncio.Task[Fetched[Any]]] = {}
+        self._fetches: dict[FetchKey, asyncio.Task[Fetched[Any]] | Fetched[Any]] = {}
         self._held: list[tuple[int, Seed, SeedResult]] = []
 
     def stop(self, reason: Reason) -> None:
@@ -64,8 +65,9 @@ class Runner:
         if self.stopped is not None:
             return
         self.stopped = reason
-        for task in self._fetches.values():
-            task.cancel()
+        for entry in self._fetches.values():
+            if isinstance(entry, asyncio.Task):
+                entry.cancel()
 
     async def run(self, seed_files: Iterable[Path], spool: Spool) -> None:
         """Check every seed and add its result to ``spool`` in input order."""
@@ -114,8 +116,8 @@ class Runner:
 
     async def _recheck_pass(self, spool: Spool) -> None:
         """Fetch every transiently failed URL once more and re-judge the seeds that named it."""
-        for key, task in list(self._fetches.items()):
-            if task.done() and not task.cancelled() and task.result().transient:
+        for key, entry in list(self._fetches.items()):
+            if isinstance(entry, Fetched) and entry.transient:
                 del self._fetches[key]
         rechecked = await asyncio.gather(
             *(self._check_seed(seed) for _, seed, _ in self._held), return_exceptions=True
@@ -140,28 +142,42 @@ class Runner:
             return judge_skipped(target, Reason.EXCLUDED, excluded), False
         if self.stopped is not None:
             return judge_skipped(target, self.stopped, _STOP_MESSAGES[self.stopped]), False
-        task = self._fetch_once(target)
-        try:
-            fetched = await task
-        except asyncio.CancelledError:
-            if self.stopped is None or not task.cancelled():
-                raise
-            return judge_skipped(target, self.stopped, _STOP_MESSAGES[self.stopped]), False
+        entry = self._fetch_once(target)
+        if isinstance(entry, Fetched):
+            fetched = entry
+        else:
+            try:
+                fetched = await entry
+            except asyncio.CancelledError:
+                if self.stopped is None or not entry.cancelled():
+                    raise
+                return judge_skipped(target, self.stopped, _STOP_MESSAGES[self.stopped]), False
         return judge(target, fetched, self.policy), fetched.transient
 
-    def _fetch_once(self, target: Target) -> asyncio.Task[Fetched[Any]]:
+    def _fetch_once(self, target: Target) -> asyncio.Task[Fetched[Any]] | Fetched[Any]:
+        """The outcome for the target's URL, or the one fetch of it under way.
+
+        A finished fetch is kept as its small outcome, not as a task, since
+        every unique URL of the run stays in this table.
+        """
         url = self.filter.remapped(target.url)
         as_image = target.kind is Kind.IMAGE
         key = (as_image, url)
-        task = self._fetches.get(key)
-        if task is None:
+        entry = self._fetches.get(key)
+        if entry is None:
             fetch: Coroutine[Any, Any, Fetched[Any]]
             if as_image:
                 fetch = self.images.probe(url)
             else:
-                fetch = self.fetcher.fetch(url, read_prefix, self.config.page_body_bytes)
+                fetch = self.fetcher.fetch(url, read_and_count, self.config.page_body_bytes)
             task = self._fetches[key] = asyncio.create_task(fetch)
-        return task
+            task.add_done_callback(partial(self._settle, key))
+            return task
+        return entry
+
+    def _settle(self, key: FetchKey, task: asyncio.Task[Fetched[Any]]) -> None:
+        if not task.cancelled() and task.exception() is None and self._fetches.get(key) is task:
+            self._fetches[key] = task.result()
 
     def _summarise(self, spool: Spool) -> None:
         counters = self.fetcher.counters
