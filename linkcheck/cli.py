@@ -506,6 +506,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _write_outputs(report, settings.get("formats", ()), verbosity)
         if verbosity >= 0:
             print(f"Report written to {config.output}", file=sys.stderr)
+    except OSError as exc:
+        parser.exit(EXIT_USAGE, f"linkcheck: error: cannot write the report: {exc}\n")
     finally:
         report.discard()
     if report.summary.stopped == "interrupted":

@@ -260,6 +260,7 @@ class Spool:
 def write_atomically(path: Path, write: Callable[[IO[str]], None]) -> None:
     """Create ``path`` through a temporary file and a rename, so readers never see half of it."""
     directory = path.parent if str(path.parent) else Path(".")
+    directory.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:

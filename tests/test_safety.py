@@ -329,8 +329,8 @@ def test_url_without_scheme_or_host_or_malformed_is_refused(url: str) -> None:
 
 
 def test_userinfo_does_not_hide_the_real_host() -> None:
-    refused("http://example.com@127.0.0.1/")
-    refused("http://example.com:pw@[::1]:80/")
+    refused("http://news.test@127.0.0.1/")
+    refused("http://news.test:pw@[::1]:80/")
     assert AddressPolicy().check_url("http://127.0.0.1@example.com/") is None
 
 
