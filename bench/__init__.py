@@ -1,0 +1,1 @@
+"""Offline benchmark of linkcheck: a local multi-host web, a seed corpus and one runner."""

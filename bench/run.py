@@ -1,0 +1,669 @@
+"""Run the benchmark: start the local web, write a corpus, time ``linkcheck check``, print ratios.
+
+    python -m bench.run [--seeds N] [--latency MS] [--range/--no-range] [--hosts K] ...
+
+The checker runs as its own process, so its CPU time and peak RSS (from ``os.wait4``) are
+its alone; the server runs in another. The latency lower bound is computed from the
+server's own per-host request counts: max over hosts of ceil(n_h / c) * L. Nothing here
+asserts on time: the output is figures and ratios. Every wait is bounded, and both child
+processes are ended on exit, Ctrl-C included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from bench import server as routes
+from bench.corpus import CorpusSpec, CorpusStats, split_hosts, write_corpus
+from bench.images import CACHE_DIR, CATALOGUES, load_catalogue
+
+ROOT = Path(__file__).resolve().parent.parent
+_READY_TIMEOUT_S = 60.0
+_STOP_GRACE_S = 10.0
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """One benchmark run; the CLI and :func:`smoke` build it."""
+
+    seeds: int = 2000
+    latency_ms: float = 50.0
+    range_share: float = 1.0
+    hosts: int = 30
+    host_concurrency: int = 8
+    concurrency: int = 128
+    retries: int | None = None
+    cap: int = 16
+    images: str = "realistic"
+    cache_dir: Path = CACHE_DIR
+    work_dir: Path | None = None
+    keep: bool = False
+    timeout_s: float = 1800.0
+    profiler: str | None = None
+    profile_out: Path | None = None
+    checker_args: tuple[str, ...] = ()
+    quiet: bool = False
+
+
+@dataclass
+class ReportFacts:
+    """What the harness takes from the checker's JSON report."""
+
+    summary: dict[str, Any] = field(default_factory=dict)
+    duration_s: float = 0.0
+    retries: int = 0
+    rate_limited_answers: int = 0
+    redirect_hops: int = 0
+    image_follow_ups: int = 0
+    unexpected: int = 0
+    unexpected_examples: list[str] = field(default_factory=list)
+    image_urls: int = 0
+    image_bytes_read: int = 0
+    image_bytes_total: int = 0
+    total_bytes_from_report: bool = False
+
+
+@dataclass(frozen=True)
+class ChildUsage:
+    """How the checker process ended and what it cost."""
+
+    exit_code: int
+    wall_s: float
+    cpu_s: float
+    max_rss_mb: float
+    timed_out: bool
+    started_at: float
+    ended_at: float
+    load_before: float
+    load_after: float
+
+
+def run_benchmark(config: BenchConfig) -> dict[str, Any]:
+    """Run one benchmark and return its metrics (the printed figures, by name)."""
+    work = config.work_dir or Path(tempfile.mkdtemp(prefix="linkcheck-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    images = load_catalogue(config.images, config.cache_dir)
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        server, ports = _start_server(config, work)
+        bases = [
+            f"http://{spec.address}:{ports['port']}"
+            for spec in routes.host_specs(config.hosts, 0, 0, 1)
+        ]
+        pages, image_hosts = split_hosts(bases)
+        spec = CorpusSpec(config.seeds, pages, image_hosts, tuple(item.spec for item in images))
+        seeds_dir = work / "seeds"
+        shutil.rmtree(seeds_dir, ignore_errors=True)
+        corpus = write_corpus(spec, seeds_dir)
+        stats_url = f"http://127.0.0.1:{ports['control_port']}"
+        before = _get_json(f"{stats_url}/reset")
+        report_path = work / "report.json"
+        report_path.unlink(missing_ok=True)
+        usage = _run_checker(config, seeds_dir, report_path, work)
+        after = _get_json(f"{stats_url}/stats")
+        files = {
+            item.spec.name: (after["files"][item.spec.name], item.spec.width, item.spec.height)
+            for item in images
+        }
+        if not report_path.exists():
+            tail = (work / "checker.log").read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"the checker wrote no report (exit {usage.exit_code}):\n{tail}")
+        facts = read_report(report_path, files)
+        metrics = _metrics(config, corpus, usage, facts, after, after["cpu_s"] - before["cpu_s"])
+    finally:
+        if server is not None:
+            _stop(server)
+        if config.work_dir is None and not config.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    if not config.quiet:
+        print(format_table(metrics))
+        if config.work_dir is not None or config.keep:
+            print(f"seeds, report and logs kept in {work}")
+    return metrics
+
+
+def _start_server(
+    config: BenchConfig, work: Path
+) -> tuple[subprocess.Popen[bytes], dict[str, int]]:
+    ready = work / "server-ready.json"
+    ready.unlink(missing_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "bench.server",
+        f"--hosts={config.hosts}",
+        f"--latency={config.latency_ms}",
+        f"--range-share={config.range_share}",
+        f"--cap={config.cap}",
+        f"--images={config.images}",
+        f"--cache-dir={config.cache_dir}",
+        f"--ready-file={ready}",
+        f"--stats-file={work / 'server-stats.json'}",
+        f"--max-lifetime={config.timeout_s + 600}",
+    ]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    log = (work / "server.log").open("wb")
+    server = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True
+    )
+    log.close()
+    deadline = time.monotonic() + _READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if ready.exists():
+            return server, json.loads(ready.read_text())
+        if server.poll() is not None:
+            break
+        time.sleep(0.05)
+    _stop(server)
+    detail = (work / "server.log").read_text(errors="replace")[-2000:]
+    raise RuntimeError(f"the benchmark server did not start:\n{detail}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, a grace period, then SIGKILL; the process group goes with it."""
+    if process.poll() is not None:
+        return
+    for signum, grace in ((signal.SIGTERM, _STOP_GRACE_S), (signal.SIGKILL, _STOP_GRACE_S)):
+        try:
+            os.killpg(process.pid, signum)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _checker_command(config: BenchConfig, seeds_dir: Path, report: Path) -> list[str]:
+    command = [
+        "check",
+        str(seeds_dir),
+        "--allow-network",
+        "127.0.0.0/8",
+        "--no-env-proxy",
+        "-o",
+        str(report),
+        "-q",
+        f"--concurrency={config.concurrency}",
+        f"--host-concurrency={config.host_concurrency}",
+    ]
+    if config.retries is not None:
+        command.append(f"--retries={config.retries}")
+    command += config.checker_args
+    checker = [sys.executable, "-m", "linkcheck", *command]
+    if config.profiler == "py-spy":
+        out = config.profile_out or Path.cwd() / "profile.svg"
+        spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        kind = {".txt": "raw", ".json": "speedscope"}.get(out.suffix, "flamegraph")
+        return [spy, "record", "-o", str(out), "-f", kind, "-r", "200", "--", *checker]
+    if config.profiler == "pyinstrument":
+        out = config.profile_out or Path.cwd() / "profile.txt"
+        renderer = "html" if out.suffix == ".html" else "text"
+        return [sys.executable, "-m", "pyinstrument", "-r", renderer, "-o", str(out), *checker[1:]]
+    return checker
+
+
+def _run_checker(config: BenchConfig, seeds_dir: Path, report: Path, work: Path) -> ChildUsage:
+    """Run the checker to its end (or the timeout) and take its rusage from ``wait4``."""
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    log = (work / "checker.log").open("wb")
+    load_before = os.getloadavg()[0]
+    started = time.monotonic()
+    process = subprocess.Popen(
+        _checker_command(config, seeds_dir, report),
+        cwd=work,
+        env=env,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
+    log.close()
+    waited: list[tuple[int, int, Any]] = []
+    waiter = threading.Thread(target=lambda: waited.append(os.wait4(process.pid, 0)), daemon=True)
+    waiter.start()
+    timed_out = False
+    try:
+        waiter.join(config.timeout_s)
+        if waiter.is_alive():
+            timed_out = True
+            for signum in (signal.SIGTERM, signal.SIGKILL):
+                os.killpg(process.pid, signum)
+                waiter.join(_STOP_GRACE_S)
+                if not waiter.is_alive():
+                    break
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        waiter.join(_STOP_GRACE_S)
+        raise
+    ended = time.monotonic()
+    wall = ended - started
+    if not waited:
+        raise RuntimeError(f"the checker (pid {process.pid}) could not be reaped")
+    _, status, rusage = waited[0]
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return ChildUsage(
+        exit_code=process.returncode,
+        wall_s=wall,
+        cpu_s=rusage.ru_utime + rusage.ru_stime,
+        max_rss_mb=rusage.ru_maxrss / 1024,
+        timed_out=timed_out,
+        started_at=started,
+        ended_at=ended,
+        load_before=load_before,
+        load_after=os.getloadavg()[0],
+    )
+
+
+def linkcheck_version() -> str:
+    """The checked-out commit of the package and whether ``linkcheck/`` has local edits."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=30
+        )
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD") or "unknown"
+        dirty = bool(git("status", "--porcelain", "--", "linkcheck"))
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return commit + (" + local edits" if dirty else "")
+
+
+def _get_json(url: str) -> dict[str, Any]:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(url, timeout=30) as answer:
+        data: dict[str, Any] = json.load(answer)
+    return data
+
+
+def read_report(path: Path, files: dict[str, tuple[int, int, int]]) -> ReportFacts:
+    """Summary figures, per-unique-URL image bytes and unexpected verdicts, seed by seed.
+
+    ``files`` maps a catalogue name to its (size, width, height). A check is expected to
+    fail when its path says 404/500 or its claimed size is not the file's.
+    """
+    header, seeds = _stream_report(path)
+    facts = ReportFacts(summary=header.get("summary", {}), duration_s=header.get("duration_s", 0))
+    for host in header.get("hosts", {}).values():
+        facts.retries += host.get("retries", 0)
+        facts.rate_limited_answers += host.get("rate_limited_answers", 0)
+    seen: set[str] = set()
+    for seed in seeds:
+        for check in seed.get("checks", []):
+            _expectation(check, files, facts)
+            url = check.get("url")
+            if url in seen or check.get("reason") in ("invalid_url", "unsafe_url", "excluded"):
+                continue
+            seen.add(url)
+            facts.redirect_hops += len(check.get("redirects") or [])
+            image = check.get("image")
+            if image is None:
+                continue
+            facts.image_follow_ups += max(0, (image.get("requests") or 0) - 1)
+            parts = urlsplit(url).path.split("/")
+            if len(parts) < 3 or parts[1] != routes.IMAGE:
+                continue
+            facts.image_urls += 1
+            facts.image_bytes_read += image.get("bytes_read") or 0
+            if image.get("total_bytes"):
+                facts.image_bytes_total += image["total_bytes"]
+                facts.total_bytes_from_report = True
+            else:
+                facts.image_bytes_total += files.get(parts[2], (0, 0, 0))[0]
+    return facts
+
+
+def _expectation(
+    check: dict[str, Any], files: dict[str, tuple[int, int, int]], facts: ReportFacts
+) -> None:
+    """Count (and keep a few examples of) checks whose verdict is not what the URL implies."""
+    parts = urlsplit(check.get("url", "")).path.split("/")
+    kind = parts[1] if len(parts) > 2 else ""
+    failing = kind in (routes.GONE, routes.ERROR, routes.IMAGE_GONE, routes.IMAGE_ERROR)
+    image = check.get("image")
+    if kind == routes.IMAGE and image is not None and parts[2] in files:
+        _, width, height = files[parts[2]]
+        failing = (image.get("claimed_width"), image.get("claimed_height")) != (width, height)
+    verdict = check.get("verdict")
+    if (verdict == "failed") != failing or verdict == "skipped":
+        facts.unexpected += 1
+        if len(facts.unexpected_examples) < 5:
+            facts.unexpected_examples.append(
+                f"{check.get('url')}: {verdict} {check.get('reason')} ({check.get('message')})"
+            )
+
+
+def _stream_report(path: Path) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
+    """The header and an iterator over seeds; one seed per line as written, else ``json.load``."""
+    with path.open(encoding="utf-8") as stream:
+        head: list[str] = []
+        for line in stream:
+            if line.strip() == '"seeds": [':
+                break
+            head.append(line)
+            if len(head) > 100_000:
+                break
+        try:
+            text = "".join(head).rstrip().rstrip(",") + "\n}"
+            header = json.loads(text)
+        except json.JSONDecodeError:
+            header = None
+    if header is None:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        seeds = data.pop("seeds", [])
+        return data, iter(seeds)
+    return header, _seed_lines(path, len(head) + 1)
+
+
+def _seed_lines(path: Path, skip: int) -> Iterator[dict[str, Any]]:
+    with path.open(encoding="utf-8") as stream:
+        for index, line in enumerate(stream):
+            if index < skip:
+                continue
+            text = line.strip().rstrip(",")
+            if text.startswith("{"):
+                yield json.loads(text)
+            elif text == "]":
+                return
+
+
+def _metrics(
+    config: BenchConfig,
+    corpus: CorpusStats,
+    usage: ChildUsage,
+    facts: ReportFacts,
+    stats: dict[str, Any],
+    server_cpu_s: float,
+) -> dict[str, Any]:
+    summary = facts.summary
+    hosts = stats["hosts"]
+    server_requests = sum(host["requests"] for host in hosts.values())
+    statuses: dict[str, int] = {}
+    for host in hosts.values():
+        for status, count in host["statuses"].items():
+            statuses[status] = statuses.get(status, 0) + count
+    bound = max(
+        (
+            math.ceil(host["requests"] / config.host_concurrency) * host["latency_ms"] / 1000
+            for host in hosts.values()
+        ),
+        default=0.0,
+    )
+    busiest: dict[str, Any] = max(hosts.values(), key=lambda host: host["requests"], default={})
+    firsts = [host["started_at"] for host in hosts.values() if host["started_at"] is not None]
+    lasts = [host["started_at"] + host["active_s"] for host in hosts.values() if host["started_at"]]
+    urls = summary.get("urls", 0)
+    requests = summary.get("requests", 0)
+    explained = urls + facts.retries + facts.redirect_hops + facts.image_follow_ups
+    wall = usage.wall_s
+    total = facts.image_bytes_total
+    return {
+        "seeds": summary.get("seeds", 0),
+        "checks": summary.get("checks", 0),
+        "unique_urls": urls,
+        "corpus_unique_urls": corpus.unique_urls,
+        "requests": requests,
+        "server_requests": server_requests,
+        "retries": facts.retries,
+        "redirect_hops": facts.redirect_hops,
+        "image_follow_up_requests": facts.image_follow_ups,
+        "requests_unexplained": requests - explained,
+        "requests_equal_urls_plus_retries": requests == urls + facts.retries,
+        "requests_fully_explained": requests == explained,
+        "unexpected_verdicts": facts.unexpected,
+        "unexpected_examples": facts.unexpected_examples,
+        "ok": summary.get("ok", 0),
+        "failed": summary.get("failed", 0),
+        "warning": summary.get("warning", 0),
+        "skipped": summary.get("skipped", 0),
+        "expected_failed": corpus.expected_failed_checks,
+        "exit_code": usage.exit_code,
+        "timed_out": usage.timed_out,
+        "wall_s": round(wall, 3),
+        "report_duration_s": facts.duration_s,
+        "first_request_after_s": round(min(firsts) - usage.started_at, 3) if firsts else None,
+        "exit_after_last_answer_s": round(usage.ended_at - max(lasts), 3) if lasts else None,
+        "requests_per_s": round(server_requests / wall, 1) if wall else 0.0,
+        "checks_per_s": round(summary.get("checks", 0) / wall, 1) if wall else 0.0,
+        "cpu_s": round(usage.cpu_s, 3),
+        "cpu_ms_per_url": round(usage.cpu_s * 1000 / urls, 3) if urls else None,
+        "cpu_busy_share": round(usage.cpu_s / wall, 3) if wall else 0.0,
+        "server_cpu_s": round(server_cpu_s, 3),
+        "peak_rss_mb": round(usage.max_rss_mb, 1),
+        "image_urls": facts.image_urls,
+        "image_bytes_read": facts.image_bytes_read,
+        "image_bytes_total": total,
+        "image_read_share": round(facts.image_bytes_read / total, 5) if total else None,
+        "image_total_from_report": facts.total_bytes_from_report,
+        "server_image_bytes_sent": sum(host["image_bytes_sent"] for host in hosts.values()),
+        "server_range_requests": sum(host["range_requests"] for host in hosts.values()),
+        "server_statuses": dict(sorted(statuses.items())),
+        "server_429s": statuses.get("429", 0),
+        "peak_in_flight_per_host": max((h["peak_in_flight"] for h in hosts.values()), default=0),
+        "busiest_host_requests": busiest.get("requests", 0),
+        "busiest_host_active_s": busiest.get("active_s", 0.0),
+        "busiest_host_mean_in_flight": busiest.get("mean_in_flight", 0.0),
+        "latency_ms": config.latency_ms,
+        "host_concurrency": config.host_concurrency,
+        "hosts": config.hosts,
+        "range_share": config.range_share,
+        "lower_bound_s": round(bound, 3),
+        "efficiency": round(bound / wall, 3) if wall and bound else None,
+        "efficiency_in_run": round(bound / facts.duration_s, 3)
+        if facts.duration_s and bound
+        else None,
+        "profiler": config.profiler,
+        "load_before": round(usage.load_before, 2),
+        "load_after": round(usage.load_after, 2),
+        "cpus": os.cpu_count(),
+        "linkcheck": linkcheck_version(),
+    }
+
+
+def format_table(m: dict[str, Any]) -> str:
+    """The metrics as an aligned two-column table, then the check lines."""
+
+    def share(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.2%}"
+
+    mb = 1_000_000
+    rows = [
+        ("seeds", f"{m['seeds']:,}"),
+        ("checks", f"{m['checks']:,}"),
+        ("unique URLs", f"{m['unique_urls']:,} (corpus says {m['corpus_unique_urls']:,})"),
+        ("requests", f"{m['requests']:,} (server counted {m['server_requests']:,})"),
+        ("wall time", f"{m['wall_s']:.2f} s (report duration {m['report_duration_s']:.2f} s)"),
+        (
+            "traffic window",
+            f"first request {m['first_request_after_s']} s after start, exit "
+            f"{m['exit_after_last_answer_s']} s after the last answer",
+        ),
+        ("requests/s", f"{m['requests_per_s']:,.0f}"),
+        ("checks/s", f"{m['checks_per_s']:,.0f}"),
+        (
+            "CPU time",
+            f"{m['cpu_s']:.2f} s ({m['cpu_ms_per_url']} ms per unique URL; busy "
+            f"{m['cpu_busy_share']:.0%} of the wall time)",
+        ),
+        ("server CPU", f"{m['server_cpu_s']:.2f} s"),
+        ("peak RSS (checker)", f"{m['peak_rss_mb']:.0f} MB"),
+        (
+            "image bytes read",
+            f"{m['image_bytes_read'] / mb:,.1f} MB of {m['image_bytes_total'] / mb:,.1f} MB "
+            f"= {share(m['image_read_share'])} ({m['image_urls']:,} images; server sent "
+            f"{m['server_image_bytes_sent'] / mb:,.1f} MB, {m['server_range_requests']:,} ranges)",
+        ),
+        (
+            "latency lower bound",
+            f"{m['lower_bound_s']:.2f} s (busiest host {m['busiest_host_requests']:,} requests, "
+            f"c={m['host_concurrency']}, L={m['latency_ms']:g} ms)",
+        ),
+        ("efficiency", f"{m['efficiency']} (in-run: {m['efficiency_in_run']})"),
+        (
+            "busiest host",
+            f"active {m['busiest_host_active_s']:.2f} s, mean "
+            f"{m['busiest_host_mean_in_flight']:.2f} in flight (limit {m['host_concurrency']})",
+        ),
+    ]
+    width = max(len(name) for name, _ in rows)
+    lines = [f"{name:<{width}}  {value}" for name, value in rows]
+    lines.append("")
+    verdict = "yes" if m["requests_equal_urls_plus_retries"] else "no"
+    lines.append(
+        f"requests = unique URLs + retries? {verdict}: {m['requests']:,} vs "
+        f"{m['unique_urls']:,} + {m['retries']:,}; the rest: redirect hops "
+        f"{m['redirect_hops']:,}, image follow-up ranges {m['image_follow_up_requests']:,}, "
+        f"other {m['requests_unexplained']:,} (first tries of the recheck pass)"
+    )
+    lines.append(
+        f"verdicts as the corpus implies? {m['unexpected_verdicts']:,} unexpected; failed "
+        f"{m['failed']:,} (corpus expects {m['expected_failed']:,}), warning "
+        f"{m['warning']:,}, skipped {m['skipped']:,}"
+    )
+    lines += [f"  unexpected: {example}" for example in m["unexpected_examples"]]
+    lines.append(
+        f"politeness: peak in flight per host {m['peak_in_flight_per_host']} "
+        f"(limit {m['host_concurrency']}), 429 answers {m['server_429s']:,}"
+    )
+    lines.append(f"server statuses: {m['server_statuses']}; checker exit code {m['exit_code']}")
+    if m["timed_out"]:
+        lines.append("the checker hit the harness timeout and was killed")
+    lines.append(
+        f"machine: 1-min load average {m['load_before']} before, {m['load_after']} after "
+        f"({m['cpus']} CPUs; other work on the machine skews wall and CPU time)"
+    )
+    lines.append(f"linkcheck: {m['linkcheck']}")
+    if m["profiler"]:
+        lines.append(f"profiled with {m['profiler']}: time and CPU figures include its overhead")
+    return "\n".join(lines)
+
+
+def smoke(tmp_dir: Path | str) -> dict[str, Any]:
+    """The whole benchmark at toy size (20 seeds, no latency, 3 hosts, tiny images)."""
+    tmp = Path(tmp_dir)
+    config = BenchConfig(
+        seeds=20,
+        latency_ms=0.0,
+        hosts=3,
+        images="tiny",
+        cache_dir=tmp / "cache",
+        work_dir=tmp / "work",
+        timeout_s=25.0,
+    )
+    return run_benchmark(config)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", type=int, default=2000, help="seed files [2000]")
+    parser.add_argument("--latency", type=float, default=50.0, help="ms per answer [50]")
+    parser.add_argument(
+        "--range",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="hosts honour HTTP Range [yes]",
+    )
+    parser.add_argument("--range-share", type=float, help="share of hosts honouring Range")
+    parser.add_argument("--hosts", type=int, default=30, help="hosts, 1 to 250 [30]")
+    parser.add_argument("--host-concurrency", type=int, default=8, help="checker's c [8]")
+    parser.add_argument("--concurrency", type=int, default=128, help="checker's total [128]")
+    parser.add_argument("--retries", type=int, help="checker's --retries [its default]")
+    parser.add_argument("--cap", type=int, default=16, help="server's 429 threshold [16]")
+    parser.add_argument("--images", choices=sorted(CATALOGUES), default="realistic")
+    parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR)
+    parser.add_argument("--work-dir", type=Path, help="keep seeds, report and logs here")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary work dir")
+    parser.add_argument(
+        "--timeout", type=float, default=1800.0, help="kill the checker after [1800 s]"
+    )
+    parser.add_argument(
+        "--profile", choices=("py-spy", "pyinstrument"), help="run under a profiler"
+    )
+    parser.add_argument("--profile-out", type=Path, help="profile file [profile.svg|profile.txt]")
+    parser.add_argument("--json", type=Path, help="also write the metrics here")
+    parser.add_argument("--repeat", type=int, default=1, help="runs; medians are printed [1]")
+    parser.add_argument(
+        "--checker-arg", action="append", default=[], help="extra linkcheck argument, repeatable"
+    )
+    args = parser.parse_args(argv)
+    range_share = args.range_share if args.range_share is not None else float(args.range)
+    config = BenchConfig(
+        seeds=args.seeds,
+        latency_ms=args.latency,
+        range_share=range_share,
+        hosts=args.hosts,
+        host_concurrency=args.host_concurrency,
+        concurrency=args.concurrency,
+        retries=args.retries,
+        cap=args.cap,
+        images=args.images,
+        cache_dir=args.cache_dir,
+        work_dir=args.work_dir,
+        keep=args.keep,
+        timeout_s=args.timeout,
+        profiler=args.profile,
+        profile_out=args.profile_out.resolve() if args.profile_out else None,
+        checker_args=tuple(args.checker_arg),
+    )
+    runs: list[dict[str, Any]] = []
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        for _ in range(max(1, args.repeat)):
+            runs.append(run_benchmark(config))
+            print()
+    except KeyboardInterrupt:
+        print("interrupted; the server and the checker were stopped", file=sys.stderr)
+        return 130
+    result: dict[str, Any] = runs[0]
+    if len(runs) > 1:
+        result = median_metrics(runs)
+        print(f"median of {len(runs)} runs\n{format_table(result)}")
+        result = {**result, "runs": runs}
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1))
+    return 0
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    """SIGTERM ends the run like Ctrl-C: children stopped, work dir removed."""
+    raise KeyboardInterrupt
+
+
+def median_metrics(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each numeric figure's median over ``runs``; other values from the first run."""
+    merged = dict(runs[0])
+    for key, value in runs[0].items():
+        values = [run[key] for run in runs]
+        numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+        if numeric and isinstance(value, int | float):
+            merged[key] = statistics.median(values)
+    return merged
+
+
+if __name__ == "__main__":
+    sys.exit(main())
