@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+from functools import partial
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -128,7 +129,12 @@ class ImageProber:
     async def _walk(
         self, url: str, view: ByteView, piece: _Piece, probe: ImageProbe, into: Fetched[_Piece]
     ) -> ImageProbe:
-        """Parse, fetching what the parser names, at most MAX_FOLLOW_UPS times."""
+        """Parse, fetching what the parser names, at most MAX_FOLLOW_UPS times.
+
+        The last follow-up asks for everything from the needed offset on and is
+        read only until the header is settled, so a file with many metadata
+        segments (a split ICC profile, say) costs one stream, not one request each.
+        """
         for follow_up in range(MAX_FOLLOW_UPS + 1):
             try:
                 return replace(probe, header=header_parser.parse(view))
@@ -143,9 +149,12 @@ class ImageProber:
                         problem=Reason.CORRUPT_IMAGE,
                         message=_gave_up(need, piece, self.config),
                     )
-                size = max(need.length, header_parser.FOLLOW_UP_BYTES)
-                spec = f"bytes={need.offset}-{need.offset + size - 1}"
-                more = await self._range(url, spec, size, piece.validator, into)
+                if follow_up == MAX_FOLLOW_UPS - 1:
+                    more = await self._onward(url, need.offset, view, piece.validator, into)
+                else:
+                    size = max(need.length, header_parser.FOLLOW_UP_BYTES)
+                    spec = f"bytes={need.offset}-{need.offset + size - 1}"
+                    more = await self._range(url, spec, size, piece.validator, into)
                 if more is None:
                     return replace(
                         probe,
@@ -223,6 +232,23 @@ class ImageProber:
             return None
         return piece
 
+    async def _onward(
+        self, url: str, offset: int, view: ByteView, validator: str | None, into: Fetched[_Piece]
+    ) -> _Piece | None:
+        """Stream ``bytes=offset-`` into ``view`` until the header is settled (or the cap)."""
+        headers = {"Range": f"bytes={offset}-"}
+        if validator:
+            headers["If-Range"] = validator
+        cap = max(self.config.max_image_bytes - offset, header_parser.FOLLOW_UP_BYTES)
+        more = await self.fetcher.fetch(
+            url, partial(_read_onward, view), cap, identity=True, headers=headers
+        )
+        _absorb(into, more)
+        piece = more.body
+        if piece is None or not piece.ranged or piece.encoded:
+            return None
+        return piece
+
     async def _get(
         self, url: str, headers: dict[str, str] | None, *, stream: bool, limit: int | None = None
     ) -> Fetched[_Piece]:
@@ -256,6 +282,20 @@ async def _read_streaming(response: httpx.Response, limit: int) -> _Piece:
     else:
         piece.complete = size < limit
     piece.data = view.contiguous_prefix()
+    return piece
+
+
+async def _read_onward(view: ByteView, response: httpx.Response, limit: int) -> _Piece:
+    """Add a ranged answer to ``view`` chunk by chunk, stopping once the header is settled."""
+    piece = _describe(response)
+    if not piece.ranged or piece.encoded:
+        return piece
+    offset = piece.start
+    async for chunk in body_chunks(response, limit):
+        view.add(offset, chunk)
+        offset += len(chunk)
+        if _settled(view):
+            break
     return piece
 
 

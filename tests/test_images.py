@@ -277,3 +277,19 @@ def test_the_per_image_byte_cap_ends_in_corrupt_image(
     assert (image["verdict"], image["reason"]) == ("failed", "corrupt_image")
     assert "no image size found in the first 65536 bytes" in image["message"]
     assert image["image"]["bytes_read"] < 200_000
+
+
+def test_many_metadata_segments_before_the_frame_cost_one_stream(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    """A split ICC profile: ten 60 KB APP2 segments, each needing a new look, then the SOF."""
+    from tests.image_corpus import encode, insert_after_app0, noise, segment
+
+    base = encode(noise(320, 200, 5), "JPEG", quality=70)
+    icc = [segment(0xE2, b"ICC_PROFILE\x00" + bytes([n, 10]) + bytes(60_000)) for n in range(10)]
+    data = insert_after_app0(base, *icc)
+    url = server.image("/icc.jpg", data, ranges=True)
+    [image], _ = run(tmp_path, image_seed(server, [(url, 320, 200)]))
+    assert (image["verdict"], image["image"]["width"]) == ("ok", 320)
+    assert image["image"]["requests"] <= 1 + 3 + 1
+    assert image["image"]["integrity"] == "ok"
