@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import io
 import re
-from functools import partial
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 import httpx
