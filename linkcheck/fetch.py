@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from typing import Generic, TypeVar
+from urllib.parse import urlsplit
 
 import aiohttp
 import httpx
@@ -151,7 +152,7 @@ class Fetcher:
         result.elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
         if result.error is Reason.DNS:
             self.counters.dns_failures += 1
-            self.counters.hosts_unresolved.add(httpx.URL(result.url).host)
+            self.counters.hosts_unresolved.add(host_name(result.url))
         return result
 
     async def _chain(self, url: str, ask: _Ask[T], result: Fetched[T]) -> None:
@@ -310,7 +311,8 @@ class _Ask(Generic[T]):
 
 
 def host_name(url: str) -> str:
-    return httpx.URL(url).host
+    """The lower-case host of a normalised URL (punycode for IDN), for per-host accounting."""
+    return urlsplit(url).hostname or ""
 
 
 def _is_other_scheme(location: str) -> bool:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from collections import deque
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
@@ -59,30 +60,47 @@ class Host:
         self.next_start = 0.0
         self.streak = 0
         self.stats = HostStats(limit=ceiling)
-        self._changed = asyncio.Condition()
+        self._waiters: deque[asyncio.Future[None]] = deque()
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        """Wait until a request may start, and hold one place while it runs."""
-        async with self._changed:
-            while True:
-                now = time.monotonic()
-                wait = max(self.paused_until, self.next_start) - now
-                if self.in_flight < self.limit and wait <= 0:
-                    break
-                if wait > 0:
-                    with suppress(TimeoutError):
-                        await asyncio.wait_for(self._changed.wait(), wait)
-                else:
-                    await self._changed.wait()
-            self.in_flight += 1
-            self.next_start = time.monotonic() + self.min_interval
+        """Wait until a request may start, and hold one place while it runs.
+
+        Waiters queue in order and each release wakes exactly one of them, so a
+        busy host costs no thundering herd of wake-ups.
+        """
+        while True:
+            wait = max(self.paused_until, self.next_start) - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            elif self.in_flight < self.limit:
+                break
+            else:
+                await self._queue()
+        self.in_flight += 1
+        self.next_start = time.monotonic() + self.min_interval
         try:
             yield
         finally:
-            async with self._changed:
-                self.in_flight -= 1
-                self._changed.notify_all()
+            self.in_flight -= 1
+            self._wake_one()
+
+    async def _queue(self) -> None:
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._wake_one()  # the place handed to us goes to the next in line
+            raise
+
+    def _wake_one(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
 
     def pause(self, seconds: float) -> None:
         """The server asked everyone to wait (Retry-After): no new request starts before then."""
@@ -100,8 +118,8 @@ class Host:
     def answered_well(self) -> None:
         """A good answer: after a long enough streak, allow one more request in flight.
 
-        Called while the request still holds its slot, so the release that follows
-        wakes whoever may now start.
+        Called while the request still holds its slot; the releases that follow
+        let the waiters in.
         """
         if self.limit >= self.ceiling:
             return
@@ -110,6 +128,7 @@ class Host:
             self.limit += 1
             self.streak = 0
             self.stats.limit = self.limit
+            self._wake_one()
 
 
 class HostPool:

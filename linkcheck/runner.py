@@ -97,6 +97,7 @@ class Runner:
                     break
                 seed = read_seed(path, self.config)
                 await window.put((seed, asyncio.create_task(self._check_seed(seed))))
+                await asyncio.sleep(0)  # let the first fetches start while seeds are read
             await window.put(None)
             await writer
         finally:
