@@ -175,7 +175,7 @@ class Config:
     allow_hosts: tuple[str, ...] = ()
     allow_networks: tuple[IPNetwork, ...] = field(default=())
 
-    seed_window: int = 1024
+    seed_window: int = 4096
 
 
 #: Config files looked for in the current folder and each parent, nearest first.

@@ -17,10 +17,11 @@ import socket
 import ssl
 import time
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -64,7 +65,7 @@ class Fetched(Generic[T]):
     url: str
     status: int | None = None
     final_url: str | None = None
-    redirects: list[Hop] = field(default_factory=list)
+    redirects: tuple[Hop, ...] = ()
     body: T | None = None
     challenge: str | None = None
     retry_after: float | None = None
@@ -105,6 +106,8 @@ class Fetcher:
         self._transport = PolicyTransport(self.policy, inner)
         self.hosts = HostPool(config.per_host_concurrency, config.min_interval, config.host_rules)
         self._retry = RetryPolicy(retries=config.retries, base=config.retry_backoff)
+        #: Retries per request from now on; the end-of-run recheck sets it to 0.
+        self.retries = config.retries
         self._rng = random.Random()
         self._slots = asyncio.Semaphore(config.max_concurrency)
         self._timeouts = httpx.Timeout(
@@ -162,7 +165,7 @@ class Fetcher:
             location = await self._exchange(current, ask, result)
             if location is None or result.error is not None:
                 return
-            result.redirects.append(Hop(current, result.status or 0))
+            result.redirects += (Hop(current, result.status or 0),)
             current = self._next_hop(current, location, seen, result)
             if result.error is not None:
                 return
@@ -187,14 +190,14 @@ class Fetcher:
     async def _exchange(self, url: str, ask: _Ask[T], result: Fetched[T]) -> str | None:
         """One hop with its retries; returns the Location of a redirect, else None."""
         host = self.hosts.get(host_name(url))
-        for attempt in range(self._retry.retries + 1):
+        for attempt in range(self.retries + 1):
             refusal = self._too_long_a_pause(host)
             if refusal:
                 result.error, result.message = Reason.RATE_LIMITED, refusal
                 return None
             async with host.slot(), self._slots:
                 location = await self._attempt(url, ask, result, host)
-            if not is_transient(result.status, result.error) or attempt == self._retry.retries:
+            if not is_transient(result.status, result.error) or attempt == self.retries:
                 return location
             wait = self._wait_before_retry(result, host, attempt)
             if wait is None:
@@ -320,7 +323,7 @@ def _is_other_scheme(location: str) -> bool:
     return bool(colon) and scheme.isalpha() and scheme.lower() not in ("http", "https")
 
 
-async def body_chunks(response: httpx.Response, limit: int) -> AsyncIterator[bytes]:
+async def body_chunks(response: httpx.Response, limit: int) -> AsyncGenerator[bytes, None]:
     """The decoded body, chunk by chunk, never more than ``limit`` decoded bytes in all.
 
     gzip and deflate are decoded here with a bounded output size, so a
@@ -334,19 +337,21 @@ async def body_chunks(response: httpx.Response, limit: int) -> AsyncIterator[byt
     encoding = response.headers.get("content-encoding", "").strip().lower()
     decoder = _decoder(encoding)
     remaining = limit
-    async for raw in response.aiter_raw(_CHUNK):
-        if decoder is None:
-            chunk = raw[:remaining]
-        else:
-            try:
-                chunk = decoder.decompress(raw, remaining)
-            except zlib.error as exc:
-                raise httpx.DecodingError(f"bad {encoding} body: {exc}") from exc
-        remaining -= len(chunk)
-        if chunk:
-            yield chunk
-        if remaining <= 0:
-            return
+    raw_chunks = cast(AsyncGenerator[bytes, None], response.aiter_raw(_CHUNK))
+    async with aclosing(raw_chunks) as raws:  # closed at once, not whenever GC gets to it
+        async for raw in raws:
+            if decoder is None:
+                chunk = raw[:remaining]
+            else:
+                try:
+                    chunk = decoder.decompress(raw, remaining)
+                except zlib.error as exc:
+                    raise httpx.DecodingError(f"bad {encoding} body: {exc}") from exc
+            remaining -= len(chunk)
+            if chunk:
+                yield chunk
+            if remaining <= 0:
+                return
 
 
 def _decoder(encoding: str) -> zlib._Decompress | None:

@@ -182,7 +182,7 @@ class ByteView:
         raise NeedBytes(first_missing, last_missing - first_missing)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ImageHeader:
     """Format and stored pixel size of an image, with its EXIF-style orientation (1..8)."""
 

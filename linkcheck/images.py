@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING
@@ -274,13 +275,15 @@ async def _read_streaming(response: httpx.Response, limit: int) -> _Piece:
         return piece
     view = ByteView()
     size = 0
-    async for chunk in body_chunks(response, limit):
-        view.add(size, chunk)
-        size += len(chunk)
-        if _settled(view):
-            break
-    else:
-        piece.complete = size < limit
+    settled = False
+    async with aclosing(body_chunks(response, limit)) as chunks:
+        async for chunk in chunks:
+            view.add(size, chunk)
+            size += len(chunk)
+            settled = _settled(view)
+            if settled:
+                break
+    piece.complete = not settled and size < limit
     piece.data = view.contiguous_prefix()
     return piece
 
@@ -291,11 +294,12 @@ async def _read_onward(view: ByteView, response: httpx.Response, limit: int) -> 
     if not piece.ranged or piece.encoded:
         return piece
     offset = piece.start
-    async for chunk in body_chunks(response, limit):
-        view.add(offset, chunk)
-        offset += len(chunk)
-        if _settled(view):
-            break
+    async with aclosing(body_chunks(response, limit)) as chunks:
+        async for chunk in chunks:
+            view.add(offset, chunk)
+            offset += len(chunk)
+            if _settled(view):
+                break
     return piece
 
 

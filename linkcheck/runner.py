@@ -116,7 +116,11 @@ class Runner:
             index += 1
 
     async def _recheck_pass(self, spool: Spool) -> None:
-        """Fetch every transiently failed URL once more and re-judge the seeds that named it."""
+        """Fetch every transiently failed URL once more and re-judge the seeds that named it.
+
+        One more try each, without retries: those were spent in the main pass.
+        """
+        self.fetcher.retries = 0
         for key, entry in list(self._fetches.items()):
             if isinstance(entry, Fetched) and entry.transient:
                 del self._fetches[key]

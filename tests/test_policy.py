@@ -263,3 +263,13 @@ def test_loopback_literals_in_seeds_are_refused(
     [page], _ = run(tmp_path, router, f'webUrl: "http://{host}/admin"')
     assert (page["verdict"], page["reason"]) == ("failed", "unsafe_url")
     assert not anything.called
+
+
+def test_the_recheck_pass_tries_each_transient_failure_once_more(
+    tmp_path: Path, router: respx.MockRouter
+) -> None:
+    router.get("https://a.test/").respond(503)
+    [page], report = run(tmp_path, router, 'webUrl: "https://a.test/"')
+    assert (page["verdict"], page["http_status"]) == ("failed", 503)
+    assert router.calls.call_count == 3 + 1, "three tries in the main pass, one in the recheck"
+    assert report.summary.requests == 4
