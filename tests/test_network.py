@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -332,3 +333,27 @@ def test_http2_transport_connects_only_to_vetted_addresses(tmp_path: Path) -> No
         assert victim.accepted == 1
     finally:
         victim.close()
+
+
+def test_min_interval_spaces_request_starts_to_a_host(tmp_path: Path, web: HostileServer) -> None:
+    urls = [web.route(f"/spaced/{n}", hostile.ok()) for n in range(4)]
+    run_pages(tmp_path, urls, min_interval=0.2)
+    starts = sorted(r.at for r in web.requests if r.path.startswith("/spaced/"))
+    assert len(starts) == 4
+    assert min(b - a for a, b in pairwise(starts)) >= 0.18
+
+
+def test_a_host_rule_overrides_the_per_host_limit(tmp_path: Path, web: HostileServer) -> None:
+    from linkcheck.config import parse_host_rule
+
+    urls = [web.route(f"/ruled/{n}", hostile.slow_headers(0.05)) for n in range(6)]
+    checks, _ = run_pages(tmp_path, urls, host_rules=(parse_host_rule("127.0.0.*=1"),))
+    assert all(c["verdict"] == "ok" for c in checks)
+    assert web.max_in_flight_for("/ruled/") == 1
+
+
+def test_the_global_limit_bounds_requests_in_flight(tmp_path: Path, web: HostileServer) -> None:
+    urls = [web.route(f"/global/{n}", hostile.slow_headers(0.05)) for n in range(12)]
+    checks, _ = run_pages(tmp_path, urls, max_concurrency=2)
+    assert all(c["verdict"] == "ok" for c in checks)
+    assert web.max_in_flight_for("/global/") == 2
