@@ -367,7 +367,8 @@ def _gave_up(need: NeedBytes, piece: _Piece, config: Config) -> str:
             f"the image header needs more than {MAX_FOLLOW_UPS} follow-up requests "
             f"(next: bytes at {need.offset})"
         )
-    return f"no image size found in the first {config.max_image_bytes} bytes"
+    cap = min(config.max_image_bytes, config.max_response_bytes)
+    return f"no image size found in the first {cap} bytes"
 
 
 def _not_image(exc: NotAnImage, view: ByteView) -> str:

@@ -276,3 +276,29 @@ def test_proxies_from_the_environment_are_used(tmp_path: Path, server: LoopbackS
     result = linkcheck("check", "s.txt", "-q", cwd=tmp_path, env=proxy)
     assert result.returncode == 0, result.stdout + result.stderr
     assert server.count("http://news.proxied.test/story") == 1
+
+
+def test_no_env_proxy_goes_direct(tmp_path: Path, server: LoopbackServer) -> None:
+    from tests.server import Answer
+
+    direct = server.page("/direct")
+    server.add(direct, Answer(200, b"<html>proxied</html>"))  # the proxy's absolute-form target
+    write_seed(tmp_path, "s.txt", f'webUrl: "{direct}"')
+    proxy = {"HTTP_PROXY": f"http://127.0.0.1:{server.port}", "NO_PROXY": ""}
+    via_proxy = linkcheck(
+        "check", "s.txt", "-q", "--allow-network", "127.0.0.0/8", cwd=tmp_path, env=proxy
+    )
+    assert via_proxy.returncode == 0
+    assert server.count(direct) == 1, "through the proxy the request line holds the full URL"
+    no_proxy = linkcheck(
+        "check",
+        "s.txt",
+        "-q",
+        "--allow-network",
+        "127.0.0.0/8",
+        "--no-env-proxy",
+        cwd=tmp_path,
+        env=proxy,
+    )
+    assert no_proxy.returncode == 0
+    assert server.count("/direct") == 1

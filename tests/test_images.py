@@ -293,3 +293,15 @@ def test_many_metadata_segments_before_the_frame_cost_one_stream(
     assert (image["verdict"], image["image"]["width"]) == ("ok", 320)
     assert image["image"]["requests"] <= 1 + 3 + 1
     assert image["image"]["integrity"] == "ok"
+
+
+def test_the_response_byte_cap_bounds_image_reads_too(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    sample = SAMPLES["tiff_le_ifd_at_end_1m"]
+    url = serve(server, sample, ranges=False)
+    [image], _report = run(
+        tmp_path, image_seed(server, [(url, 1024, 1000)]), max_response_bytes=20_000
+    )
+    assert "no image size found in the first 20000 bytes" in image["message"]
+    assert image["image"]["bytes_read"] < 100_000
