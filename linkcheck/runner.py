@@ -58,7 +58,7 @@ class Runner:
         self.images = ImageProber(self.fetcher, config)
         self.stopped: Reason | None = None
         self._fetches: dict[FetchKey, asyncio.Task[Fetched[Any]] | Fetched[Any]] = {}
-        self._held: list[tuple[int, Seed, SeedResult]] = []
+        self._held: list[tuple[int, str]] = []
 
     def stop(self, reason: Reason) -> None:
         """End the run early: no new request starts and unfinished ones are abandoned."""
@@ -112,26 +112,51 @@ class Runner:
             if self.progress is not None:
                 self.progress.update(spool.summary)
             if transient:
-                self._held.append((index, seed, result))
+                self._held.append((index, seed.path))
             index += 1
 
     async def _recheck_pass(self, spool: Spool) -> None:
         """Fetch every transiently failed URL once more and re-judge the seeds that named it.
 
         One more try each, without retries: those were spent in the main pass.
+        Only the held seeds' paths were kept; they are read again a window at a
+        time, so a run with many failures holds no more seeds than any other.
         """
         self.fetcher.retries = 0
-        for key, entry in list(self._fetches.items()):
-            if isinstance(entry, Fetched) and entry.transient:
-                del self._fetches[key]
-        rechecked = await asyncio.gather(
-            *(self._check_seed(seed) for _, seed, _ in self._held), return_exceptions=True
-        )
-        if self.stopped is not None:
-            return
-        for (index, _, old), new in zip(self._held, rechecked, strict=True):
-            if isinstance(new, tuple):
-                spool.replace(index, old, new[0])
+        earlier = {
+            key: entry
+            for key, entry in self._fetches.items()
+            if isinstance(entry, Fetched) and entry.transient
+        }
+        for key in earlier:
+            del self._fetches[key]
+        size = self.config.seed_window
+        for start in range(0, len(self._held), size):
+            batch = [
+                (index, read_seed(Path(path), self.config))
+                for index, path in self._held[start : start + size]
+            ]
+            rechecked = await asyncio.gather(
+                *(self._check_seed(seed) for _, seed in batch), return_exceptions=True
+            )
+            if self.stopped is not None:
+                return
+            for (index, seed), new in zip(batch, rechecked, strict=True):
+                if isinstance(new, tuple):
+                    spool.replace(index, self._judge_again(seed, earlier), new[0])
+
+    def _judge_again(self, seed: Seed, earlier: dict[FetchKey, Fetched[Any]]) -> SeedResult:
+        """The seed's main-pass result, rebuilt from the outcomes it was judged on."""
+        checks = []
+        for target in seed.targets:
+            check = self._judge_unfetched(target)
+            if check is None:
+                key = self._key(target)
+                entry = earlier.get(key) or self._fetches[key]
+                fetched = entry if isinstance(entry, Fetched) else entry.result()
+                check = judge(target, fetched, self.policy)
+            checks.append(check)
+        return SeedResult.of(seed, tuple(checks))
 
     async def _check_seed(self, seed: Seed) -> tuple[SeedResult, bool]:
         """The seed's result, and whether any of its checks failed transiently."""
@@ -139,14 +164,21 @@ class Runner:
         checks = tuple(check for check, _ in outcomes)
         return SeedResult.of(seed, checks), any(transient for _, transient in outcomes)
 
-    async def _check_target(self, target: Target) -> tuple[Check, bool]:
+    def _judge_unfetched(self, target: Target) -> Check | None:
+        """The check of a target that is not requested (bad URL, excluded, run stopped)."""
         if target.problem is not None:
-            return judge_unrequestable(target), False
+            return judge_unrequestable(target)
         excluded = self.filter.excluded(target.url)
         if excluded is not None:
-            return judge_skipped(target, Reason.EXCLUDED, excluded), False
+            return judge_skipped(target, Reason.EXCLUDED, excluded)
         if self.stopped is not None:
-            return judge_skipped(target, self.stopped, _STOP_MESSAGES[self.stopped]), False
+            return judge_skipped(target, self.stopped, _STOP_MESSAGES[self.stopped])
+        return None
+
+    async def _check_target(self, target: Target) -> tuple[Check, bool]:
+        unfetched = self._judge_unfetched(target)
+        if unfetched is not None:
+            return unfetched, False
         entry = self._fetch_once(target)
         if isinstance(entry, Fetched):
             fetched = entry
@@ -159,15 +191,17 @@ class Runner:
                 return judge_skipped(target, self.stopped, _STOP_MESSAGES[self.stopped]), False
         return judge(target, fetched, self.policy), fetched.transient
 
+    def _key(self, target: Target) -> FetchKey:
+        return (target.kind is Kind.IMAGE, self.filter.remapped(target.url))
+
     def _fetch_once(self, target: Target) -> asyncio.Task[Fetched[Any]] | Fetched[Any]:
         """The outcome for the target's URL, or the one fetch of it under way.
 
         A finished fetch is kept as its small outcome, not as a task, since
         every unique URL of the run stays in this table.
         """
-        url = self.filter.remapped(target.url)
-        as_image = target.kind is Kind.IMAGE
-        key = (as_image, url)
+        key = self._key(target)
+        as_image, url = key
         entry = self._fetches.get(key)
         if entry is None:
             fetch: Coroutine[Any, Any, Fetched[Any]]
