@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from array import array
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,7 +30,7 @@ class HostStats:
 
     requests: int = 0
     retries: int = 0
-    latencies_ms: list[float] = field(default_factory=list)
+    latencies_ms: array[float] = field(default_factory=lambda: array("f"))
     server_waits: int = 0
     server_wait_s: float = 0.0
     rate_limited: int = 0

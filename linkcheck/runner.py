@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from contextlib import suppress
 from functools import partial
 from pathlib import Path
@@ -57,7 +57,7 @@ class Runner:
         self.policy = Policy.from_config(config)
         self.images = ImageProber(self.fetcher, config)
         self.stopped: Reason | None = None
-        self._fetches: dict[FetchKey, asyncio.Task[Fetched[Any]] | Fetched[Any]] = {}
+        self._fetches = _Outcomes()
         self._held: list[tuple[int, str]] = []
 
     def stop(self, reason: Reason) -> None:
@@ -125,7 +125,7 @@ class Runner:
         self.fetcher.retries = 0
         earlier = {
             key: entry
-            for key, entry in self._fetches.items()
+            for key, entry in list(self._fetches.items())
             if isinstance(entry, Fetched) and entry.transient
         }
         for key in earlier:
@@ -152,7 +152,8 @@ class Runner:
             check = self._judge_unfetched(target)
             if check is None:
                 key = self._key(target)
-                entry = earlier.get(key) or self._fetches[key]
+                entry = earlier.get(key) or self._fetches.get(key)
+                assert entry is not None, "every requested URL has an outcome after the main pass"
                 fetched = entry if isinstance(entry, Fetched) else entry.result()
                 check = judge(target, fetched, self.policy)
             checks.append(check)
@@ -231,6 +232,41 @@ class Runner:
         summary.stopped = self.stopped.value if self.stopped is not None else None
         for name, host in self.fetcher.hosts.hosts.items():
             summary.host(name).update(host.stats.to_dict())
+
+
+Entry = asyncio.Task[Fetched[Any]] | Fetched[Any]
+
+
+class _Outcomes:
+    """Every unique URL's fetch under way, or its outcome once finished.
+
+    Pages and images are kept apart, keyed by the URL alone: at 300,000 URLs a
+    key tuple per URL is memory worth sparing.
+    """
+
+    def __init__(self) -> None:
+        self._tables: tuple[dict[str, Entry], dict[str, Entry]] = ({}, {})
+
+    def get(self, key: FetchKey) -> Entry | None:
+        return self._tables[key[0]].get(key[1])
+
+    def __setitem__(self, key: FetchKey, entry: Entry) -> None:
+        self._tables[key[0]][key[1]] = entry
+
+    def __delitem__(self, key: FetchKey) -> None:
+        del self._tables[key[0]][key[1]]
+
+    def __len__(self) -> int:
+        return sum(len(table) for table in self._tables)
+
+    def items(self) -> Iterator[tuple[FetchKey, Entry]]:
+        for as_image, table in enumerate(self._tables):
+            for url, entry in table.items():
+                yield (bool(as_image), url), entry
+
+    def values(self) -> Iterator[Entry]:
+        for table in self._tables:
+            yield from table.values()
 
 
 def _on_signals(loop: asyncio.AbstractEventLoop, stop: Callable[[], None]) -> list[int]:
