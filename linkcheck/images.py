@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING
 
 import httpx
-from PIL import Image
 
 from linkcheck import image_header as header_parser
 from linkcheck.fetch import Fetched, body_chunks
@@ -207,6 +207,8 @@ class ImageProber:
             return replace(probe, notes=(*probe.notes, "the full download failed"))
         if probe.format == "svg":
             return replace(probe, integrity="ok")
+        from PIL import Image  # only this mode decodes, so only it pays for Pillow
+
         try:
             with Image.open(io.BytesIO(whole.body.data)) as image:
                 image.load()
@@ -320,7 +322,7 @@ def _describe(response: httpx.Response) -> _Piece:
     piece = _Piece(
         status=response.status_code,
         validator=etag if etag and not etag.startswith("W/") else headers.get("last-modified"),
-        content_type=headers.get("content-type"),
+        content_type=_shared(headers.get("content-type")),
         encoded=headers.get("content-encoding", "identity").strip().lower() != "identity",
     )
     match = _CONTENT_RANGE.match(headers.get("content-range", ""))
@@ -334,6 +336,11 @@ def _describe(response: httpx.Response) -> _Piece:
         except ValueError:
             piece.total = None
     return piece
+
+
+def _shared(text: str | None) -> str | None:
+    """One string object per distinct value: a few content types serve 100,000 images."""
+    return sys.intern(text) if text is not None else None
 
 
 def _absorb(into: Fetched[_Piece], extra: Fetched[_Piece]) -> None:
