@@ -105,7 +105,7 @@ class Fetcher:
         inner = transport or make_transport(config, self.policy)
         self._transport = PolicyTransport(self.policy, inner)
         self.hosts = HostPool(config.per_host_concurrency, config.min_interval, config.host_rules)
-        self._retry = RetryPolicy(retries=config.retries, base=config.retry_backoff)
+        self._retry = RetryPolicy(base=config.retry_backoff)
         #: Retries per request from now on; the end-of-run recheck sets it to 0.
         self.retries = config.retries
         self._rng = random.Random()

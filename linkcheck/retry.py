@@ -20,9 +20,8 @@ RETRY_REASONS = frozenset({Reason.CONNECT, Reason.TIMEOUT, Reason.PROTOCOL})
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """``retries`` extra attempts after the first; waits grow from ``base`` up to ``cap``."""
+    """Waits before a retry grow from ``base`` up to ``cap``; how many retries is Config's."""
 
-    retries: int = 2
     base: float = 0.5
     cap: float = 8.0
 

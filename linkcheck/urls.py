@@ -45,8 +45,3 @@ def normalize(raw: str) -> str:
     if not _HOST_CHARS.match(host) or "%" in host:
         raise BadUrl(Reason.INVALID_URL, f"the host {url.host!r} is not a valid host name")
     return str(url.copy_with(fragment=None))
-
-
-def host_of(url: str) -> str:
-    """The host of an already normalized URL, lower-case, as used for per-host accounting."""
-    return httpx.URL(url).host
