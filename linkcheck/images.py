@@ -15,7 +15,7 @@ import sys
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 
@@ -350,22 +350,9 @@ def _absorb(into: Fetched[_Piece], extra: Fetched[_Piece]) -> None:
 
 
 def _retyped(fetched: Fetched[_Piece], probe: ImageProbe | None) -> Fetched[ImageProbe]:
-    result: Fetched[ImageProbe] = Fetched(
-        fetched.url,
-        status=fetched.status,
-        final_url=fetched.final_url,
-        redirects=fetched.redirects,
-        body=probe,
-        challenge=fetched.challenge,
-        retry_after=fetched.retry_after,
-        error=fetched.error,
-        message=fetched.message,
-        requests=fetched.requests,
-        retries=fetched.retries,
-        bytes_read=fetched.bytes_read,
-        elapsed_ms=fetched.elapsed_ms,
-    )
-    return result
+    """The same outcome carrying the probe instead of the last raw piece."""
+    carried: Fetched[ImageProbe] = replace(cast(Fetched[Any], fetched), body=probe)
+    return carried
 
 
 def _gave_up(need: NeedBytes, piece: _Piece, config: Config) -> str:

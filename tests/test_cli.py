@@ -302,3 +302,25 @@ def test_no_env_proxy_goes_direct(tmp_path: Path, server: LoopbackServer) -> Non
     )
     assert no_proxy.returncode == 0
     assert server.count("/direct") == 1
+
+
+def test_pattern_chooses_which_files_in_a_folder_are_seeds(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    write_seed(tmp_path, "one.seed", f'webUrl: "{server.page("/one")}"')
+    write_seed(tmp_path, "two.txt", f'webUrl: "{server.page("/two")}"')
+    result = linkcheck(
+        "check",
+        ".",
+        "--pattern",
+        "*.seed",
+        "--allow-network",
+        "127.0.0.0/8",
+        "-o",
+        "r.json",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0
+    report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert [Path(seed["path"]).name for seed in report["seeds"]] == ["one.seed"]
+    assert (server.count("/one"), server.count("/two")) == (1, 0)

@@ -357,3 +357,13 @@ def test_the_global_limit_bounds_requests_in_flight(tmp_path: Path, web: Hostile
     checks, _ = run_pages(tmp_path, urls, max_concurrency=2)
     assert all(c["verdict"] == "ok" for c in checks)
     assert web.max_in_flight_for("/global/") == 2
+
+
+def test_the_read_timeout_ends_a_silent_body_before_the_request_deadline(
+    tmp_path: Path, web: HostileServer
+) -> None:
+    started = time.monotonic()
+    page = one(tmp_path, web.route("/silent", hostile.body_never_comes()), read_timeout=0.5,
+               request_timeout=10.0)  # fmt: skip
+    assert (page["verdict"], page["reason"]) == ("failed", "timeout")
+    assert time.monotonic() - started < 3
