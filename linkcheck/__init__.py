@@ -8,9 +8,9 @@ the closed vocabularies of outcomes.
 from __future__ import annotations
 
 from linkcheck._version import __version__
-from linkcheck.config import Config
-from linkcheck.report import Report
-from linkcheck.runner import check
-from linkcheck.verdicts import Reason, Verdict
+from linkcheck.engine.runner import check
+from linkcheck.model.config import Config
+from linkcheck.model.reasons import Reason, Verdict
+from linkcheck.report.document import Report
 
 __all__ = ["Config", "Reason", "Report", "Verdict", "__version__", "check"]

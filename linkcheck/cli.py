@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from linkcheck._version import __version__
-from linkcheck.config import (
+from linkcheck.engine.runner import check
+from linkcheck.model.config import (
     DEFAULT_FIELDS,
     DEFAULT_PATTERNS,
     Config,
@@ -33,13 +34,12 @@ from linkcheck.config import (
     parse_remap,
     read_config_file,
 )
-from linkcheck.formats import FORMATS, get_format
-from linkcheck.formats.interface import ReportView
-from linkcheck.formats.terminal import TerminalFormat
-from linkcheck.progress import LineProgress, LiveProgress
-from linkcheck.report import SavedReport, write_atomically
-from linkcheck.runner import check
-from linkcheck.seeds import find_seed_files
+from linkcheck.report.document import SavedReport, write_atomically
+from linkcheck.report.formats import FORMATS, get_format
+from linkcheck.report.formats.interface import ReportView
+from linkcheck.report.formats.terminal import TerminalFormat
+from linkcheck.report.progress import LineProgress, LiveProgress
+from linkcheck.seeds.reader import find_seed_files
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 T = TypeVar("T")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from linkcheck.config import Config
+from linkcheck.model.config import Config
 from tests.server import LoopbackServer
 
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"),)

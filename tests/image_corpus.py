@@ -25,7 +25,7 @@ from typing import Any
 
 from PIL import Image, PngImagePlugin
 
-from linkcheck.image_header import (
+from linkcheck.probes.image_header import (
     FIRST_READ_BYTES,
     FOLLOW_UP_BYTES,
     ByteView,

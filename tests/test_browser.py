@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from lxml import html as lxml_html
 
-from linkcheck.formats import get_format
-from linkcheck.report import write_atomically
-from linkcheck.runner import check
+from linkcheck.engine.runner import check
+from linkcheck.report.document import write_atomically
+from linkcheck.report.formats import get_format
 from tests.conftest import local_config, picture, write_seed
 from tests.server import LoopbackServer
 

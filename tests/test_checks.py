@@ -9,9 +9,9 @@ import httpx
 import pytest
 import respx
 
-from linkcheck.config import Config
-from linkcheck.report import Report
-from linkcheck.runner import check
+from linkcheck.engine.runner import check
+from linkcheck.model.config import Config
+from linkcheck.report.document import Report
 from tests.conftest import picture, write_seed
 
 
@@ -202,8 +202,8 @@ def test_one_resolved_host_means_not_offline(tmp_path: Path, router: respx.MockR
 def test_the_schema_lists_exactly_the_reasons_in_code() -> None:
     import json
 
-    from linkcheck.report import SCHEMA_PATH
-    from linkcheck.verdicts import Reason
+    from linkcheck.model.reasons import Reason
+    from linkcheck.report.document import SCHEMA_PATH
 
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     assert set(schema["$defs"]["reason"]["enum"]) == {reason.value for reason in Reason}

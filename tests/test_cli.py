@@ -14,8 +14,8 @@ import jsonschema
 import pytest
 from lxml import etree
 
-from linkcheck.progress import LineProgress
-from linkcheck.report import Summary
+from linkcheck.report.document import Summary
+from linkcheck.report.progress import LineProgress
 from tests.conftest import picture, write_seed
 from tests.server import LoopbackServer
 

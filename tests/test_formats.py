@@ -24,13 +24,13 @@ import jsonschema
 import pytest
 from lxml import etree
 
-from linkcheck.checks import Check, ImageFacts
-from linkcheck.fetch import Hop
-from linkcheck.formats import FORMATS, get_format
-from linkcheck.formats.interface import ReportView
-from linkcheck.report import SCHEMA_PATH, Report, SeedResult, Spool
-from linkcheck.seeds import Kind, SeedError
-from linkcheck.verdicts import Reason, Verdict
+from linkcheck.model.judge import Check, ImageFacts
+from linkcheck.model.reasons import Reason, Verdict
+from linkcheck.net.fetch import Hop
+from linkcheck.report.document import SCHEMA_PATH, Report, SeedResult, Spool
+from linkcheck.report.formats import FORMATS, get_format
+from linkcheck.report.formats.interface import ReportView
+from linkcheck.seeds.reader import Kind, SeedError
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden"

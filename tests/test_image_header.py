@@ -1,4 +1,4 @@
-"""Tests of linkcheck.image_header against the corpus in image_corpus.py (Pillow as cross-check)."""
+"""Tests of linkcheck.probes.image_header against the corpus in image_corpus.py (Pillow as cross-check)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 import pytest
 from PIL import Image, ImageOps, TiffImagePlugin
 
-from linkcheck.image_header import (
+from linkcheck.probes.image_header import (
     FIRST_READ_BYTES,
     FOLLOW_UP_BYTES,
     TRAILER_BYTES,

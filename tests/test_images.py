@@ -9,8 +9,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from linkcheck.report import SCHEMA_PATH, Report
-from linkcheck.runner import check
+from linkcheck.engine.runner import check
+from linkcheck.report.document import SCHEMA_PATH, Report
 from tests.conftest import local_config, picture, write_seed
 from tests.image_corpus import Sample, corrupt_samples, image_samples, not_image_samples
 from tests.server import LoopbackServer

@@ -12,8 +12,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from linkcheck.report import SCHEMA_PATH
-from linkcheck.runner import check
+from linkcheck.engine.runner import check
+from linkcheck.report.document import SCHEMA_PATH
 from tests.conftest import local_config, picture, write_seed
 from tests.server import Answer, LoopbackServer
 

@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from linkcheck.config import Config, parse_network
-from linkcheck.report import Report
-from linkcheck.runner import check
+from linkcheck.engine.runner import check
+from linkcheck.model.config import Config, parse_network
+from linkcheck.report.document import Report
 from tests import hostile
 from tests.conftest import local_config, write_seed
 from tests.hostile import HostileServer
@@ -306,8 +306,8 @@ def test_http2_transport_connects_only_to_vetted_addresses(tmp_path: Path) -> No
     """The HTTP/2 path pins connections too: a name resolving to loopback is refused."""
     import asyncio
 
-    from linkcheck.safety import AddressPolicy
-    from linkcheck.transports import http2_transport
+    from linkcheck.net.safety import AddressPolicy
+    from linkcheck.net.transports import http2_transport
 
     victim = Listener()
 
@@ -344,7 +344,7 @@ def test_min_interval_spaces_request_starts_to_a_host(tmp_path: Path, web: Hosti
 
 
 def test_a_host_rule_overrides_the_per_host_limit(tmp_path: Path, web: HostileServer) -> None:
-    from linkcheck.config import parse_host_rule
+    from linkcheck.model.config import parse_host_rule
 
     urls = [web.route(f"/ruled/{n}", hostile.slow_headers(0.05)) for n in range(6)]
     checks, _ = run_pages(tmp_path, urls, host_rules=(parse_host_rule("127.0.0.*=1"),))

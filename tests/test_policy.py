@@ -10,10 +10,10 @@ import httpx
 import pytest
 import respx
 
-from linkcheck.config import Config, parse_accept, parse_header_rule, parse_remap
-from linkcheck.report import Report
-from linkcheck.retry import retry_after
-from linkcheck.runner import check
+from linkcheck.engine.runner import check
+from linkcheck.model.config import Config, parse_accept, parse_header_rule, parse_remap
+from linkcheck.net.retry import retry_after
+from linkcheck.report.document import Report
 from tests.conftest import write_seed
 
 

@@ -1,4 +1,4 @@
-"""Tests for linkcheck.safety, the address policy (SSRF guard)."""
+"""Tests for linkcheck.net.safety, the address policy (SSRF guard)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import httpx_aiohttp
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from linkcheck.safety import (
+from linkcheck.net.safety import (
     AddressPolicy,
     PolicyResolver,
     PolicyTransport,

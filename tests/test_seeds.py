@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from linkcheck.config import Config, parse_fields
-from linkcheck.seeds import Kind, Seed, find_seed_files, parse_seed, read_seed
-from linkcheck.verdicts import Reason
+from linkcheck.model.config import Config, parse_fields
+from linkcheck.model.reasons import Reason
+from linkcheck.seeds.reader import Kind, Seed, find_seed_files, parse_seed, read_seed
 
 SHARED_SEED = Path(__file__).parent.parent / "seeds" / "000_76a9d421e72e2179.txt"
 

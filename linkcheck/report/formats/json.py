@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import IO
 
-from linkcheck.formats.interface import ReportView
+from linkcheck.report.formats.interface import ReportView
 
 
 class JsonFormat:

@@ -1,12 +1,12 @@
-"""Output formats: each renders a finished :class:`~linkcheck.report.Report`."""
+"""Output formats: each renders a finished :class:`~linkcheck.report.document.Report`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from linkcheck.formats import csv, github, html, json, junit, markdown, sarif
-from linkcheck.formats.interface import Format, ReportView
+from linkcheck.report.formats import csv, github, html, json, junit, markdown, sarif
+from linkcheck.report.formats.interface import Format, ReportView
 
 #: Every file format by name; the terminal summary is the CLI's own and is not one of them.
 FORMATS: Mapping[str, Format] = MappingProxyType(

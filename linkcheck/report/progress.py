@@ -19,7 +19,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from linkcheck.report import Summary
+from linkcheck.report.document import Summary
 
 
 class ProgressSink(Protocol):

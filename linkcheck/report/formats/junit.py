@@ -13,8 +13,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import IO, Any
 
-from linkcheck.formats._common import copy_spool, location, seed_errors, spool
-from linkcheck.formats.interface import ReportView
+from linkcheck.report.formats._common import copy_spool, location, seed_errors, spool
+from linkcheck.report.formats.interface import ReportView
 
 #: Characters XML 1.0 cannot carry, even escaped; replaced by U+FFFD.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import IO
 
-from linkcheck.formats._common import offline_note, problems, summary_counts
-from linkcheck.formats.interface import ReportView
+from linkcheck.report.formats._common import offline_note, problems, summary_counts
+from linkcheck.report.formats.interface import ReportView
 
 _NEWLINES = re.compile(r"\r\n|\r|\n")
 #: ASCII punctuation that could start markup inside a table cell; backslash-escaped.

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-from linkcheck.verdicts import Reason
+from linkcheck.model.reasons import Reason
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 RETRY_REASONS = frozenset({Reason.CONNECT, Reason.TIMEOUT, Reason.PROTOCOL})

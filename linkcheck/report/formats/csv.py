@@ -11,8 +11,8 @@ import csv
 from collections.abc import Iterator
 from typing import IO, Any
 
-from linkcheck.formats._common import seed_errors
-from linkcheck.formats.interface import ReportView
+from linkcheck.report.formats._common import seed_errors
+from linkcheck.report.formats.interface import ReportView
 
 COLUMNS = (
     "path",

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from linkcheck.config import Config
-from linkcheck.fetch import Fetched, Hop
-from linkcheck.image_header import ImageHeader
-from linkcheck.images import ImageProbe
-from linkcheck.seeds import Kind, Target
-from linkcheck.verdicts import Reason, Verdict
+from linkcheck.model.config import Config
+from linkcheck.model.reasons import Reason, Verdict
+from linkcheck.net.fetch import Fetched, Hop
+from linkcheck.probes.image_header import ImageHeader
+from linkcheck.probes.images import ImageProbe
+from linkcheck.seeds.reader import Kind, Target
 
 
 @dataclass(frozen=True, slots=True)

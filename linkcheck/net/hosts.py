@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
-from linkcheck.config import HostRule
+from linkcheck.model.config import HostRule
 
 #: Consecutive good answers, per unit of the current limit, before the limit grows by one.
 GROWTH_STREAK = 4

@@ -15,8 +15,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from linkcheck.formats._common import location, offline_note, problems
-from linkcheck.formats.interface import ReportView
+from linkcheck.report.formats._common import location, offline_note, problems
+from linkcheck.report.formats.interface import ReportView
 
 KINDS = ("page", "amp", "image")
 VERDICTS = ("ok", "warning", "failed", "skipped")

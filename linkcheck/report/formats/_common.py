@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from linkcheck.verdicts import Reason
+from linkcheck.model.reasons import Reason
 
 #: Verdicts a reader must act on; ``ok`` and ``skipped`` are not problems.
 PROBLEM_VERDICTS = ("failed", "warning")

@@ -1,7 +1,7 @@
 """Judging an image URL from its header bytes: a small Range first, targeted follow-ups.
 
 The first request asks for ``bytes=0-N``; the structure-walking parser in
-:mod:`linkcheck.image_header` either finds the size or names the exact bytes
+:mod:`linkcheck.probes.image_header` either finds the size or names the exact bytes
 it needs next, which at most three follow-up Range requests fetch. A server
 that ignores Range is read as a stream that stops the moment the size is
 known. Integrity (``--verify-images tail``) costs one suffix Range request.
@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 
-from linkcheck import image_header as header_parser
-from linkcheck.fetch import Fetched, body_chunks
-from linkcheck.image_header import ByteView, CorruptImage, ImageHeader, NeedBytes, NotAnImage
-from linkcheck.verdicts import Reason
+from linkcheck.model.reasons import Reason
+from linkcheck.net.fetch import Fetched, body_chunks
+from linkcheck.probes import image_header as header_parser
+from linkcheck.probes.image_header import ByteView, CorruptImage, ImageHeader, NeedBytes, NotAnImage
 
 if TYPE_CHECKING:
-    from linkcheck.config import Config
-    from linkcheck.fetch import Fetcher
+    from linkcheck.model.config import Config
+    from linkcheck.net.fetch import Fetcher
 
 MAX_FOLLOW_UPS = 3
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.IGNORECASE)

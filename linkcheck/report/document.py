@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from linkcheck._version import __version__
-from linkcheck.checks import Check
-from linkcheck.fetch import host_name
-from linkcheck.formats.json import FORMAT as json_format
-from linkcheck.seeds import Seed, SeedError
-from linkcheck.verdicts import Reason
+from linkcheck.model.judge import Check
+from linkcheck.model.reasons import Reason
+from linkcheck.net.fetch import host_name
+from linkcheck.report.formats.json import FORMAT as json_format
+from linkcheck.seeds.reader import Seed, SeedError
 
 #: Reasons of checks that sent no request, so they say nothing about a host.
 _NOT_REQUESTED = frozenset({Reason.INVALID_URL, Reason.UNSAFE_URL, Reason.EXCLUDED})

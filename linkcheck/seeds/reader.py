@@ -16,9 +16,9 @@ from typing import Any
 
 import yaml
 
-from linkcheck.config import Config
-from linkcheck.urls import BadUrl, normalize
-from linkcheck.verdicts import Reason
+from linkcheck.model.config import Config
+from linkcheck.model.reasons import Reason
+from linkcheck.net.urls import BadUrl, normalize
 
 #: Far more YAML nodes than any real seed holds, once aliases are expanded; an alias
 #: bomb ("billion laughs") expands to billions.

@@ -4,7 +4,7 @@ Every request goes through here. Every hop is vetted by the address policy
 (literal hosts here, resolved names in the transport's resolver, so the
 connection goes to the address that was checked); every attempt has a hard
 deadline; every read is capped. The transport comes from
-:mod:`linkcheck.transports` and can be replaced, which is how unit tests run
+:mod:`linkcheck.net.transports` and can be replaced, which is how unit tests run
 without a network.
 """
 
@@ -27,14 +27,14 @@ from urllib.parse import urlsplit
 import aiohttp
 import httpx
 
-from linkcheck.challenges import ERROR_BODY_BYTES, bot_challenge
-from linkcheck.config import Config
-from linkcheck.hosts import Host, HostPool
-from linkcheck.retry import RetryPolicy, is_transient, retry_after
-from linkcheck.safety import AddressPolicy, PolicyTransport, find_unsafe
-from linkcheck.transports import make_transport
-from linkcheck.urls import BadUrl, normalize
-from linkcheck.verdicts import Reason
+from linkcheck.model.config import Config
+from linkcheck.model.reasons import Reason
+from linkcheck.net.challenges import ERROR_BODY_BYTES, bot_challenge
+from linkcheck.net.hosts import Host, HostPool
+from linkcheck.net.retry import RetryPolicy, is_transient, retry_after
+from linkcheck.net.safety import AddressPolicy, PolicyTransport, find_unsafe
+from linkcheck.net.transports import make_transport
+from linkcheck.net.urls import BadUrl, normalize
 
 T = TypeVar("T")
 BodyReader = Callable[[httpx.Response, int], Awaitable[T]]

@@ -13,8 +13,8 @@ from pathlib import PurePosixPath
 from typing import IO, Any
 from urllib.parse import quote
 
-from linkcheck.formats._common import Problem, copy_spool, explanation, problems, spool
-from linkcheck.formats.interface import ReportView
+from linkcheck.report.formats._common import Problem, copy_spool, explanation, problems, spool
+from linkcheck.report.formats.interface import ReportView
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from linkcheck.config import Config
+from linkcheck.model.config import Config
 
 
 @dataclass(frozen=True)

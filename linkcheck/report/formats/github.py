@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import IO
 
-from linkcheck.formats._common import Problem, problems
-from linkcheck.formats.interface import ReportView
+from linkcheck.report.formats._common import Problem, problems
+from linkcheck.report.formats.interface import ReportView
 
 _DATA_ESCAPES = str.maketrans({"%": "%25", "\r": "%0D", "\n": "%0A"})
 _PROPERTY_ESCAPES = str.maketrans({"%": "%25", "\r": "%0D", "\n": "%0A", ":": "%3A", ",": "%2C"})

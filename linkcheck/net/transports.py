@@ -22,8 +22,8 @@ import httpx
 from aiohttp.abc import ResolveResult
 from httpx_aiohttp import AiohttpTransport
 
-from linkcheck.config import Config
-from linkcheck.safety import AddressPolicy, PolicyResolver, UnsafeAddress, parse_ip_literal
+from linkcheck.model.config import Config
+from linkcheck.net.safety import AddressPolicy, PolicyResolver, UnsafeAddress, parse_ip_literal
 
 Resolve = Callable[[str, int], Awaitable[list[str]]]
 

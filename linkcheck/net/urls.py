@@ -6,7 +6,7 @@ import re
 
 import httpx
 
-from linkcheck.verdicts import Reason
+from linkcheck.model.reasons import Reason
 
 #: Schemes that name local resources or run code: refused outright, never "just invalid".
 UNSAFE_SCHEMES = frozenset({"javascript", "file", "data", "vbscript", "blob", "about"})

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from html import escape
 from typing import IO, Any
 
-from linkcheck.formats._common import (
+from linkcheck.report.formats._common import (
     copy_spool,
     host,
     is_web_url,
@@ -27,7 +27,7 @@ from linkcheck.formats._common import (
     spool,
     summary_counts,
 )
-from linkcheck.formats.interface import ReportView
+from linkcheck.report.formats.interface import ReportView
 
 VERDICTS = ("failed", "warning", "skipped", "ok")
 KINDS = ("page", "amp", "image")

@@ -20,17 +20,17 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from linkcheck.checks import Check, Policy, judge, judge_skipped, judge_unrequestable
-from linkcheck.config import Config
-from linkcheck.fetch import Fetched, Fetcher, read_and_count
-from linkcheck.filters import UrlFilter
-from linkcheck.images import ImageProber
-from linkcheck.report import Report, SeedResult, Spool, now
-from linkcheck.seeds import Kind, Seed, Target, find_seed_files, read_seed
+from linkcheck.engine.filters import UrlFilter
+from linkcheck.model.config import Config
+from linkcheck.model.judge import Check, Policy, judge, judge_skipped, judge_unrequestable
+from linkcheck.net.fetch import Fetched, Fetcher, read_and_count
+from linkcheck.probes.images import ImageProber
+from linkcheck.report.document import Report, SeedResult, Spool, now
+from linkcheck.seeds.reader import Kind, Seed, Target, find_seed_files, read_seed
 
 if TYPE_CHECKING:
-    from linkcheck.progress import ProgressSink
-from linkcheck.verdicts import Reason
+    from linkcheck.report.progress import ProgressSink
+from linkcheck.model.reasons import Reason
 
 FetchKey = tuple[bool, str]
 Window = asyncio.Queue[tuple[Seed, asyncio.Task[tuple[SeedResult, bool]]] | None]

@@ -1,0 +1,1 @@
+"""The run: seeds -> unique URLs -> fetches -> judged checks, streamed to the report."""

@@ -1,0 +1,1 @@
+"""HTTP: URL normalisation, the address policy, transports, host gates, retries, fetching."""

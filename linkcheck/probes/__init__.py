@@ -1,0 +1,1 @@
+"""Probes that turn an HTTP answer into facts: the image header parser and image prober."""

@@ -1,0 +1,1 @@
+"""Finding seed files and reading their front matter into targets."""
