@@ -1,4 +1,4 @@
-"""Tests of linkcheck.probes.image_header against the corpus in image_corpus.py (Pillow as cross-check)."""
+"""Tests of the image header parser against the corpus in image_corpus.py (Pillow cross-checks)."""
 
 from __future__ import annotations
 
