@@ -24,13 +24,12 @@ import jsonschema
 import pytest
 from lxml import etree
 
-from linkcheck.model.judge import Check, ImageFacts
 from linkcheck.model.reasons import Reason, Verdict
-from linkcheck.net.fetch import Hop
-from linkcheck.report.document import SCHEMA_PATH, Report, SeedResult, Spool
+from linkcheck.model.records import Check, Hop, ImageFacts, Outcome, SeedResult, Target
+from linkcheck.report.document import SCHEMA_PATH, Report, Spool
 from linkcheck.report.formats import FORMATS, get_format
 from linkcheck.report.formats.interface import ReportView
-from linkcheck.seeds.reader import Kind, SeedError
+from linkcheck.model.records import Kind, SeedError
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden"
@@ -315,30 +314,44 @@ def _real_report(tmp_path: Path) -> Report:
             STORY,
             (),
             (
-                Check("webUrl", 7, "https://news.test/a", Kind.PAGE, Verdict.OK, Reason.OK, "ok"),
                 Check(
-                    "ampWebUrl",
-                    8,
-                    "http://news.test/a?amp",
-                    Kind.AMP,
+                    Target("webUrl", 7, "https://news.test/a", Kind.PAGE),
+                    Verdict.OK,
+                    Reason.OK,
+                    "ok",
+                ),
+                Check(
+                    Target("ampWebUrl", 8, "http://news.test/a?amp", Kind.AMP),
                     Verdict.FAILED,
                     Reason.HTTP_STATUS,
                     "the server answered HTTP 404",
-                    http_status=404,
-                    final_url="https://news.test/gone",
-                    redirects=(Hop("http://news.test/a?amp", 301),),
-                    elapsed_ms=3.25,
+                    Outcome(
+                        "http://news.test/a?amp",
+                        status=404,
+                        final_url="https://news.test/gone",
+                        redirects=(Hop("http://news.test/a?amp", 301),),
+                        elapsed_ms=3.25,
+                    ),
                 ),
                 Check(
-                    "images[0].url",
-                    24,
-                    "https://img.test/ü.jpg",
-                    Kind.IMAGE,
+                    Target(
+                        "images[0].url",
+                        24,
+                        "https://img.test/ü.jpg",
+                        Kind.IMAGE,
+                        claimed_width=1200,
+                        claimed_height=400,
+                        is_cached=True,
+                    ),
                     Verdict.FAILED,
                     Reason.SIZE_MISMATCH,
                     f"claims 1200x400 {SCRIPT}",
-                    http_status=200,
-                    image=ImageFacts("jpeg", 1200, 800, 1200, 400, True, 16384),
+                    Outcome(
+                        "https://img.test/ü.jpg",
+                        status=200,
+                        bytes_read=16384,
+                        image=ImageFacts("jpeg", 1200, 800, 1200, 800),
+                    ),
                 ),
             ),
         )

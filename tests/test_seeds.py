@@ -124,7 +124,7 @@ def test_a_bad_url_becomes_a_failing_target_in_a_valid_seed(url: str, reason: Re
     amp = seed.targets[1]
     assert amp.field == "ampWebUrl"
     assert amp.line == 3
-    assert amp.problem is not None and amp.problem.reason is reason
+    assert amp.problem is reason and amp.problem_message
 
 
 def test_no_front_matter() -> None:

@@ -22,17 +22,19 @@ import httpx
 
 from linkcheck.engine.filters import UrlFilter
 from linkcheck.model.config import Config
-from linkcheck.model.judge import Check, Policy, judge, judge_skipped, judge_unrequestable
-from linkcheck.net.fetch import Fetched, Fetcher, read_and_count
+from linkcheck.model.judge import Policy, judge, judge_skipped, judge_unrequestable
+from linkcheck.model.records import Check, Kind, Outcome, Seed, SeedResult, Target
+from linkcheck.net.fetch import Fetcher, read_and_count
 from linkcheck.probes.images import ImageProber
-from linkcheck.report.document import Report, SeedResult, Spool, now
-from linkcheck.seeds.reader import Kind, Seed, Target, find_seed_files, read_seed
+from linkcheck.report.document import Report, Spool, now
+from linkcheck.seeds.reader import find_seed_files, read_seed
 
 if TYPE_CHECKING:
     from linkcheck.report.progress import ProgressSink
 from linkcheck.model.reasons import Reason
 
 FetchKey = tuple[bool, str]
+Entry = asyncio.Task[Outcome] | Outcome
 Window = asyncio.Queue[tuple[Seed, asyncio.Task[tuple[SeedResult, bool]]] | None]
 
 _STOP_MESSAGES = {
@@ -126,7 +128,7 @@ class Runner:
         earlier = {
             key: entry
             for key, entry in list(self._fetches.items())
-            if isinstance(entry, Fetched) and entry.transient
+            if isinstance(entry, Outcome) and entry.transient
         }
         for key in earlier:
             del self._fetches[key]
@@ -145,7 +147,7 @@ class Runner:
                 if isinstance(new, tuple):
                     spool.replace(index, self._judge_again(seed, earlier), new[0])
 
-    def _judge_again(self, seed: Seed, earlier: dict[FetchKey, Fetched[Any]]) -> SeedResult:
+    def _judge_again(self, seed: Seed, earlier: dict[FetchKey, Outcome]) -> SeedResult:
         """The seed's main-pass result, rebuilt from the outcomes it was judged on."""
         checks = []
         for target in seed.targets:
@@ -154,7 +156,7 @@ class Runner:
                 key = self._key(target)
                 entry = earlier.get(key) or self._fetches.get(key)
                 assert entry is not None, "every requested URL has an outcome after the main pass"
-                fetched = entry if isinstance(entry, Fetched) else entry.result()
+                fetched = entry if isinstance(entry, Outcome) else entry.result()
                 check = judge(target, fetched, self.policy)
             checks.append(check)
         return SeedResult.of(seed, tuple(checks))
@@ -181,7 +183,7 @@ class Runner:
         if unfetched is not None:
             return unfetched, False
         entry = self._fetch_once(target)
-        if isinstance(entry, Fetched):
+        if isinstance(entry, Outcome):
             fetched = entry
         else:
             try:
@@ -195,7 +197,7 @@ class Runner:
     def _key(self, target: Target) -> FetchKey:
         return (target.kind is Kind.IMAGE, self.filter.remapped(target.url))
 
-    def _fetch_once(self, target: Target) -> asyncio.Task[Fetched[Any]] | Fetched[Any]:
+    def _fetch_once(self, target: Target) -> Entry:
         """The outcome for the target's URL, or the one fetch of it under way.
 
         A finished fetch is kept as its small outcome, not as a task, since
@@ -205,17 +207,18 @@ class Runner:
         as_image, url = key
         entry = self._fetches.get(key)
         if entry is None:
-            fetch: Coroutine[Any, Any, Fetched[Any]]
-            if as_image:
-                fetch = self.images.probe(url)
-            else:
-                fetch = self.fetcher.fetch(url, read_and_count, self.config.page_body_bytes)
+            fetch: Coroutine[Any, Any, Outcome]
+            fetch = self.images.probe(url) if as_image else self._fetch_page(url)
             task = self._fetches[key] = asyncio.create_task(fetch)
             task.add_done_callback(partial(self._settle, key))
             return task
         return entry
 
-    def _settle(self, key: FetchKey, task: asyncio.Task[Fetched[Any]]) -> None:
+    async def _fetch_page(self, url: str) -> Outcome:
+        fetched = await self.fetcher.fetch(url, read_and_count, self.config.page_body_bytes)
+        return fetched.outcome()
+
+    def _settle(self, key: FetchKey, task: asyncio.Task[Outcome]) -> None:
         if not task.cancelled() and task.exception() is None and self._fetches.get(key) is task:
             self._fetches[key] = task.result()
 
@@ -234,7 +237,6 @@ class Runner:
             summary.host(name).update(host.stats.to_dict())
 
 
-Entry = asyncio.Task[Fetched[Any]] | Fetched[Any]
 
 
 class _Outcomes:

@@ -3,74 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from linkcheck.model.config import Config
 from linkcheck.model.reasons import Reason, Verdict
-from linkcheck.net.fetch import Fetched, Hop
-from linkcheck.probes.image_header import ImageHeader
-from linkcheck.probes.images import ImageProbe
-from linkcheck.seeds.reader import Kind, Target
-
-
-@dataclass(frozen=True, slots=True)
-class ImageFacts:
-    """The image block of a check: what was found beside what the seed claims."""
-
-    format: str | None
-    width: int | None
-    height: int | None
-    claimed_width: int | None
-    claimed_height: int | None
-    is_cached: bool | None
-    bytes_read: int
-    displayed_width: int | None = None
-    displayed_height: int | None = None
-    orientation: int | None = None
-    content_type: str | None = None
-    requests: int = 0
-    range_honoured: bool | None = None
-    total_bytes: int | None = None
-    integrity: str = "not_checked"
-
-    @classmethod
-    def of(cls, target: Target, probe: ImageProbe | None, bytes_read: int) -> ImageFacts:
-        header = probe.header if probe else None
-        return cls(
-            format=header.format if header else None,
-            width=header.width if header else None,
-            height=header.height if header else None,
-            claimed_width=target.claimed_width,
-            claimed_height=target.claimed_height,
-            is_cached=target.is_cached,
-            bytes_read=bytes_read,
-            displayed_width=header.displayed_width if header else None,
-            displayed_height=header.displayed_height if header else None,
-            orientation=header.orientation if header else None,
-            content_type=probe.content_type if probe else None,
-            requests=probe.requests if probe else 0,
-            range_honoured=probe.range_honoured if probe else None,
-            total_bytes=probe.total_bytes if probe else None,
-            integrity=probe.integrity if probe else "not_checked",
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    """The outcome of one target of one seed, as reported."""
-
-    field: str
-    line: int | None
-    url: str
-    kind: Kind
-    verdict: Verdict
-    reason: Reason
-    message: str
-    http_status: int | None = None
-    final_url: str | None = None
-    redirects: tuple[Hop, ...] = ()
-    elapsed_ms: float = 0.0
-    image: ImageFacts | None = None
+from linkcheck.model.records import Check, ImageFacts, Kind, Outcome, Target
 
 
 @dataclass(frozen=True)
@@ -89,62 +25,25 @@ class Policy:
         )
 
 
-def judge(target: Target, fetched: Fetched[Any], policy: Policy = Policy()) -> Check:
-    """The verdict for ``target`` given the shared fetch of its URL."""
-    verdict, reason, message = _outcome(target, fetched, policy)
-    probe = fetched.body if isinstance(fetched.body, ImageProbe) else None
-    return _check(
-        target,
-        verdict,
-        reason,
-        message,
-        http_status=fetched.status,
-        final_url=fetched.final_url,
-        redirects=tuple(fetched.redirects),
-        elapsed_ms=fetched.elapsed_ms,
-        image=ImageFacts.of(target, probe, fetched.bytes_read),
-    )
+def judge(target: Target, outcome: Outcome, policy: Policy = Policy()) -> Check:
+    """The verdict for ``target`` given the (shared) outcome of its URL; pure."""
+    verdict, reason, message = _verdict(target, outcome, policy)
+    return Check(target, verdict, reason, message, outcome)
 
 
 def judge_unrequestable(target: Target) -> Check:
     """The check for a URL that was refused before any request (invalid or unsafe)."""
-    problem = target.problem
-    reason = problem.reason if problem else Reason.INVALID_URL
-    message = str(problem) if problem else reason.explanation
-    return _check(target, Verdict.FAILED, reason, message)
+    reason = target.problem or Reason.INVALID_URL
+    message = target.problem_message or reason.explanation
+    return Check(target, Verdict.FAILED, reason, message)
 
 
 def judge_skipped(target: Target, reason: Reason, message: str) -> Check:
     """The check for a target that was not requested (excluded, or the run stopped first)."""
-    return _check(target, Verdict.SKIPPED, reason, message)
+    return Check(target, Verdict.SKIPPED, reason, message)
 
 
-def _check(
-    target: Target,
-    verdict: Verdict,
-    reason: Reason,
-    message: str,
-    *,
-    image: ImageFacts | None = None,
-    **answer: Any,
-) -> Check:
-    """A check of ``target``; image targets always carry their claims."""
-    if image is None and target.kind is Kind.IMAGE:
-        image = ImageFacts.of(target, None, 0)
-    return Check(
-        field=target.field,
-        line=target.line,
-        url=target.url,
-        kind=target.kind,
-        verdict=verdict,
-        reason=reason,
-        message=message,
-        image=image if target.kind is Kind.IMAGE else None,
-        **answer,
-    )
-
-
-def _outcome(target: Target, fetched: Fetched[Any], policy: Policy) -> tuple[Verdict, Reason, str]:
+def _verdict(target: Target, fetched: Outcome, policy: Policy) -> tuple[Verdict, Reason, str]:
     if fetched.error is Reason.RATE_LIMITED:
         return Verdict.WARNING, Reason.RATE_LIMITED, fetched.message
     if fetched.error is not None:
@@ -156,21 +55,21 @@ def _outcome(target: Target, fetched: Fetched[Any], policy: Policy) -> tuple[Ver
         return Verdict.OK, Reason.OK, f"HTTP {status}, accepted by --accept"
     if target.kind is not Kind.IMAGE:
         return Verdict.OK, Reason.OK, f"HTTP {status}"
-    probe = fetched.body
-    if not isinstance(probe, ImageProbe) or probe.header is None:
-        problem = probe.problem if isinstance(probe, ImageProbe) else None
-        message = probe.message if isinstance(probe, ImageProbe) else "no image was read"
-        return Verdict.FAILED, problem or Reason.NOT_IMAGE, message
+    probe = fetched.image
+    if probe is None or not probe.has_size:
+        problem = probe.problem if probe is not None else None
+        message = probe.message if probe is not None else "no image was read"
+        return Verdict.FAILED, problem or Reason.NOT_IMAGE, message or Reason.NOT_IMAGE.explanation
     if probe.problem is not None:
         return Verdict.FAILED, probe.problem, probe.message
-    verdict, reason, message = _size_outcome(target, probe.header, policy)
+    verdict, reason, message = _size_outcome(target, probe, policy)
     mismatch = probe.content_type_problem()
     if verdict is Verdict.OK and mismatch is not None:
         return Verdict.WARNING, Reason.CONTENT_TYPE_MISMATCH, mismatch
     return verdict, reason, message
 
 
-def _bad_status(fetched: Fetched[Any], status: int) -> tuple[Verdict, Reason, str]:
+def _bad_status(fetched: Outcome, status: int) -> tuple[Verdict, Reason, str]:
     challenge = fetched.challenge
     if challenge is not None:
         return (
@@ -184,13 +83,14 @@ def _bad_status(fetched: Fetched[Any], status: int) -> tuple[Verdict, Reason, st
 
 
 def _size_outcome(
-    target: Target, header: ImageHeader, policy: Policy
+    target: Target, header: ImageFacts, policy: Policy
 ) -> tuple[Verdict, Reason, str]:
     """Compare the claim with the displayed size (after EXIF orientation / irot)."""
+    assert header.displayed_width is not None and header.displayed_height is not None
     shown = (header.displayed_width, header.displayed_height)
-    stored = (header.width, header.height)
+    stored = (header.width or 0, header.height or 0)
     actual = f"{header.format} {shown[0]}x{shown[1]}"
-    if header.orientation != 1:
+    if header.orientation not in (None, 1):
         actual += f" (stored {stored[0]}x{stored[1]}, orientation {header.orientation})"
     claim = (target.claimed_width, target.claimed_height)
     if claim == (None, None):

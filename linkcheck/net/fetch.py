@@ -15,6 +15,7 @@ import os
 import random
 import socket
 import ssl
+import sys
 import time
 import zlib
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
@@ -22,16 +23,16 @@ from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from typing import Generic, TypeVar, cast
-from urllib.parse import urlsplit
 
 import aiohttp
 import httpx
 
 from linkcheck.model.config import Config
 from linkcheck.model.reasons import Reason
+from linkcheck.model.records import Hop, ImageFacts, Outcome, host_name, is_transient
 from linkcheck.net.challenges import ERROR_BODY_BYTES, bot_challenge
 from linkcheck.net.hosts import Host, HostPool
-from linkcheck.net.retry import RetryPolicy, is_transient, retry_after
+from linkcheck.net.retry import RetryPolicy, retry_after
 from linkcheck.net.safety import AddressPolicy, PolicyTransport, find_unsafe
 from linkcheck.net.transports import make_transport
 from linkcheck.net.urls import BadUrl, normalize
@@ -45,21 +46,13 @@ IMAGE_ACCEPT = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8
 _CHUNK = 16 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class Hop:
-    """One redirect answer: the URL that was requested and the 3xx status it gave."""
-
-    url: str
-    status: int
-
-
 @dataclass(slots=True)
 class Fetched(Generic[T]):
-    """What one URL gave: the final answer, the redirect chain, or the failure.
+    """One URL's fetch under way: the answer so far, the redirect chain, or the failure.
 
-    ``body`` is what the body reader made of a final 2xx answer. Outcomes are
-    kept for the whole run (every seed naming the URL is judged from one), so
-    they hold no headers or bodies: only what a verdict needs.
+    ``body`` is what the body reader made of a final 2xx answer. This is the
+    fetcher's working state; :meth:`outcome` turns it into the frozen record
+    that the rest of the run keeps.
     """
 
     url: str
@@ -75,13 +68,32 @@ class Fetched(Generic[T]):
     retries: int = 0
     bytes_read: int = 0
     elapsed_ms: float = 0.0
+    content_type: str | None = None
+    content_length: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
 
-    @property
-    def transient(self) -> bool:
-        """Whether a later try might give another outcome (for the recheck pass)."""
-        if self.error is Reason.RATE_LIMITED:
-            return True
-        return is_transient(self.status, self.error)
+    def outcome(self, image: ImageFacts | None = None) -> Outcome:
+        """The frozen record of this fetch, carrying ``image`` facts for an image URL."""
+        return Outcome(
+            url=self.url,
+            status=self.status,
+            final_url=self.final_url,
+            redirects=self.redirects,
+            error=self.error,
+            message=self.message,
+            challenge=self.challenge,
+            retry_after=self.retry_after,
+            content_type=self.content_type,
+            content_length=self.content_length,
+            etag=self.etag,
+            last_modified=self.last_modified,
+            requests=self.requests,
+            retries=self.retries,
+            bytes_read=self.bytes_read,
+            elapsed_ms=self.elapsed_ms,
+            image=image,
+        )
 
 
 @dataclass(slots=True)
@@ -234,6 +246,7 @@ class Fetcher:
     async def _attempt(self, url: str, ask: _Ask[T], result: Fetched[T], host: Host) -> str | None:
         """One request with its deadline; fills ``result`` and returns a redirect's Location."""
         result.status, result.body, result.challenge, result.retry_after = None, None, None, None
+        result.content_type = result.content_length = result.etag = result.last_modified = None
         result.error, result.message = None, ""
         request = httpx.Request(
             ask.method,
@@ -273,6 +286,7 @@ class Fetcher:
         if status in REDIRECT_STATUSES and location:
             result.final_url = None
             return location
+        _keep_headers(response.headers, result)
         if status in (429, 503):
             result.retry_after = retry_after(response.headers.get("retry-after"))
         if status == 429:
@@ -313,9 +327,15 @@ class _Ask(Generic[T]):
     extra: Mapping[str, str] | None
 
 
-def host_name(url: str) -> str:
-    """The lower-case host of a normalised URL (punycode for IDN), for per-host accounting."""
-    return urlsplit(url).hostname or ""
+def _keep_headers(headers: httpx.Headers, result: Fetched[T]) -> None:
+    """The few headers of the final answer that later stages read (revalidation, judging)."""
+    content_type = headers.get("content-type")
+    result.content_type = sys.intern(content_type) if content_type is not None else None
+    length = headers.get("content-length", "").strip()
+    digits = length.isascii() and length.isdigit() and len(length) <= 18
+    result.content_length = int(length) if digits else None
+    result.etag = headers.get("etag")
+    result.last_modified = headers.get("last-modified")
 
 
 def _is_other_scheme(location: str) -> bool:

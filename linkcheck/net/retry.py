@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-from linkcheck.model.reasons import Reason
+from linkcheck.model.records import RETRY_REASONS, RETRY_STATUSES, is_transient
 
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-RETRY_REASONS = frozenset({Reason.CONNECT, Reason.TIMEOUT, Reason.PROTOCOL})
+__all__ = ["RETRY_REASONS", "RETRY_STATUSES", "RetryPolicy", "is_transient", "retry_after"]
 
 
 @dataclass(frozen=True)
@@ -28,13 +27,6 @@ class RetryPolicy:
     def backoff(self, attempt: int, rng: random.Random) -> float:
         """Full jitter: a uniform wait in [0, min(cap, base * 2**attempt)]."""
         return rng.uniform(0.0, min(self.cap, self.base * 2**attempt))
-
-
-def is_transient(status: int | None, reason: Reason | None) -> bool:
-    """Whether an outcome may well change on a later try."""
-    if reason is not None:
-        return reason in RETRY_REASONS
-    return status in RETRY_STATUSES
 
 
 def retry_after(value: str | None, now: datetime | None = None) -> float | None:

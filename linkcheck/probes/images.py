@@ -15,11 +15,12 @@ import sys
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 import httpx
 
 from linkcheck.model.reasons import Reason
+from linkcheck.model.records import ImageFacts, Integrity, Outcome
 from linkcheck.net.fetch import Fetched, body_chunks
 from linkcheck.probes import image_header as header_parser
 from linkcheck.probes.image_header import ByteView, CorruptImage, ImageHeader, NeedBytes, NotAnImage
@@ -30,22 +31,6 @@ if TYPE_CHECKING:
 
 MAX_FOLLOW_UPS = 3
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.IGNORECASE)
-
-#: Content types a browser accepts for each format (besides none at all).
-CONTENT_TYPES: dict[str, frozenset[str]] = {
-    "jpeg": frozenset({"image/jpeg", "image/jpg", "image/pjpeg"}),
-    "png": frozenset({"image/png", "image/apng"}),
-    "apng": frozenset({"image/png", "image/apng"}),
-    "gif": frozenset({"image/gif"}),
-    "webp": frozenset({"image/webp"}),
-    "bmp": frozenset({"image/bmp", "image/x-bmp", "image/x-ms-bmp"}),
-    "tiff": frozenset({"image/tiff", "image/tiff-fx"}),
-    "ico": frozenset({"image/x-icon", "image/vnd.microsoft.icon", "image/ico"}),
-    "avif": frozenset({"image/avif"}),
-    "heic": frozenset({"image/heic", "image/heif", "image/heic-sequence", "image/heif-sequence"}),
-    "svg": frozenset({"image/svg+xml"}),
-}
-
 
 @dataclass(frozen=True, slots=True)
 class ImageProbe:
@@ -66,17 +51,26 @@ class ImageProbe:
     def format(self) -> str | None:
         return self.header.format if self.header else None
 
-    def content_type_problem(self) -> str | None:
-        """A message when the Content-Type names another format than the bytes are in.
-
-        A missing Content-Type is no disagreement: browsers sniff the bytes.
-        """
-        if self.header is None:
-            return None
-        media = (self.content_type or "").split(";")[0].strip().lower()
-        if not media or media in CONTENT_TYPES.get(self.header.format, frozenset()):
-            return None
-        return f"the server says {media} but the bytes are {self.header.format.upper()}"
+    def facts(self) -> ImageFacts:
+        """The probe as the frozen record that outcomes carry."""
+        header = self.header
+        return ImageFacts(
+            format=header.format if header else None,
+            width=header.width if header else None,
+            height=header.height if header else None,
+            displayed_width=header.displayed_width if header else None,
+            displayed_height=header.displayed_height if header else None,
+            orientation=header.orientation if header else None,
+            problem=self.problem,
+            message=self.message,
+            content_type=self.content_type,
+            requests=self.requests,
+            bytes_read=self.bytes_read,
+            range_honoured=self.range_honoured,
+            total_bytes=self.total_bytes,
+            integrity=Integrity(self.integrity),
+            notes=self.notes,
+        )
 
 
 @dataclass(slots=True)
@@ -101,7 +95,7 @@ class ImageProber:
         self.fetcher = fetcher
         self.config = config
 
-    async def probe(self, url: str) -> Fetched[ImageProbe]:
+    async def probe(self, url: str) -> Outcome:
         """Fetch as few bytes as possible of ``url`` and judge them; never raises."""
         first_size = self.config.image_first_bytes
         fetched = await self._get(url, {"Range": f"bytes=0-{first_size - 1}"}, stream=True)
@@ -349,10 +343,9 @@ def _absorb(into: Fetched[_Piece], extra: Fetched[_Piece]) -> None:
     into.bytes_read += extra.bytes_read
 
 
-def _retyped(fetched: Fetched[_Piece], probe: ImageProbe | None) -> Fetched[ImageProbe]:
-    """The same outcome carrying the probe instead of the last raw piece."""
-    carried: Fetched[ImageProbe] = replace(cast(Fetched[Any], fetched), body=probe)
-    return carried
+def _retyped(fetched: Fetched[_Piece], probe: ImageProbe | None) -> Outcome:
+    """The outcome of the whole probe, carrying its image facts."""
+    return fetched.outcome(probe.facts() if probe is not None else None)
 
 
 def _gave_up(need: NeedBytes, piece: _Piece, config: Config) -> str:

@@ -19,35 +19,15 @@ from pathlib import Path
 from typing import IO, Any
 
 from linkcheck._version import __version__
-from linkcheck.model.judge import Check
 from linkcheck.model.reasons import Reason
-from linkcheck.net.fetch import host_name
+from linkcheck.model.records import Check, ImageFacts, Kind, SeedResult
 from linkcheck.report.formats.json import FORMAT as json_format
-from linkcheck.seeds.reader import Seed, SeedError
 
 #: Reasons of checks that sent no request, so they say nothing about a host.
 _NOT_REQUESTED = frozenset({Reason.INVALID_URL, Reason.UNSAFE_URL, Reason.EXCLUDED})
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("schema") / "report-v1.schema.json"
-
-
-@dataclass(frozen=True, slots=True)
-class SeedResult:
-    """One seed file with its errors and the checks of its URLs."""
-
-    path: str
-    errors: tuple[SeedError, ...]
-    checks: tuple[Check, ...]
-    title: str | None = None
-
-    @property
-    def valid(self) -> bool:
-        return not self.errors
-
-    @classmethod
-    def of(cls, seed: Seed, checks: tuple[Check, ...]) -> SeedResult:
-        return cls(seed.path, seed.errors, checks, seed.title)
 
 
 def _verdict_counts() -> dict[str, int]:
@@ -90,14 +70,14 @@ class Summary:
             self.reasons[check.reason.value] += sign
             verdict = check.verdict.value
             setattr(self, verdict, getattr(self, verdict) + sign)
-            if check.image is not None:
-                is_cached = check.image.is_cached
+            if check.kind is Kind.IMAGE:
+                is_cached = check.target.is_cached
                 cached = "unknown" if is_cached is None else str(is_cached).lower()
                 for counts in (self.images, self.images["by_is_cached"][cached]):
                     counts["checked"] += sign
                     counts[verdict] += sign
             if check.reason not in _NOT_REQUESTED:
-                verdicts = self.host(host_name(check.url))["verdicts"]
+                verdicts = self.host(check.requested_host)["verdicts"]
                 verdicts[verdict] = verdicts.get(verdict, 0) + sign
         self.reasons += Counter()  # drops reasons counted out to zero
 
@@ -125,6 +105,8 @@ class Summary:
 
 
 def check_to_dict(check: Check) -> dict[str, Any]:
+    """A check as the report (schema v1) shows it."""
+    outcome = check.outcome
     return {
         "field": check.field,
         "line": check.line,
@@ -133,11 +115,37 @@ def check_to_dict(check: Check) -> dict[str, Any]:
         "verdict": check.verdict.value,
         "reason": check.reason.value,
         "message": check.message,
-        "http_status": check.http_status,
-        "final_url": check.final_url,
-        "redirects": [{"url": hop.url, "status": hop.status} for hop in check.redirects],
-        "elapsed_ms": check.elapsed_ms,
-        "image": asdict(check.image) if check.image is not None else None,
+        "http_status": outcome.status if outcome else None,
+        "final_url": outcome.final_url if outcome else None,
+        "redirects": [hop.to_dict() for hop in outcome.redirects] if outcome else [],
+        "elapsed_ms": outcome.elapsed_ms if outcome else 0.0,
+        "image": image_block(check),
+    }
+
+
+def image_block(check: Check) -> dict[str, Any] | None:
+    """The image facts of an image check beside what its seed claims; None for pages."""
+    target = check.target
+    if target.kind is not Kind.IMAGE:
+        return None
+    outcome = check.outcome
+    facts = (outcome.image if outcome else None) or ImageFacts()
+    return {
+        "format": facts.format,
+        "width": facts.width,
+        "height": facts.height,
+        "claimed_width": target.claimed_width,
+        "claimed_height": target.claimed_height,
+        "is_cached": target.is_cached,
+        "bytes_read": outcome.bytes_read if outcome else 0,
+        "displayed_width": facts.displayed_width,
+        "displayed_height": facts.displayed_height,
+        "orientation": facts.orientation,
+        "content_type": facts.content_type,
+        "requests": facts.requests,
+        "range_honoured": facts.range_honoured,
+        "total_bytes": facts.total_bytes,
+        "integrity": facts.integrity.value,
     }
 
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ import yaml
 
 from linkcheck.model.config import Config
 from linkcheck.model.reasons import Reason
+from linkcheck.model.records import Kind, Seed, SeedError, Target
 from linkcheck.net.urls import BadUrl, normalize
 
 #: Far more YAML nodes than any real seed holds, once aliases are expanded; an alias
@@ -25,53 +24,6 @@ from linkcheck.net.urls import BadUrl, normalize
 MAX_NODES = 100_000
 _PAGE_FIELDS = (("webUrl", "page"), ("ampWebUrl", "amp"), ("cdnAmpWebUrl", "amp"))
 _ORIGINAL = ("originalUrl", "page")
-
-
-class Kind(StrEnum):
-    """What a URL is expected to serve."""
-
-    PAGE = "page"
-    AMP = "amp"
-    IMAGE = "image"
-
-
-@dataclass(frozen=True, slots=True)
-class SeedError:
-    """Why (part of) a seed could not be used."""
-
-    reason: Reason
-    message: str
-    line: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """One URL to check, with where it was written and what the seed claims about it.
-
-    ``problem`` is set when the URL itself cannot be requested (invalid or unsafe);
-    such a target is reported without any network access.
-    """
-
-    field: str
-    line: int | None
-    url: str
-    kind: Kind
-    claimed_width: int | None = None
-    claimed_height: int | None = None
-    is_cached: bool | None = None
-    problem: BadUrl | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Seed:
-    path: str
-    targets: tuple[Target, ...]
-    errors: tuple[SeedError, ...]
-    title: str | None = None
-
-    @property
-    def valid(self) -> bool:
-        return not self.errors
 
 
 def find_seed_files(paths: Iterable[Path], patterns: Iterable[str]) -> Iterator[Path]:
@@ -137,7 +89,7 @@ def parse_seed(name: str, data: bytes, config: Config) -> Seed:
         return _broken(
             name, Reason.NOT_A_MAPPING, f"the front matter is {kind}, not a mapping", where
         )
-    reader = _ArticleReader(config.fields, first_line)
+    reader = _ArticleReader(name, config.fields, first_line)
     reader.read_article(loaded, prefix="", top_level=True)
     title = reader.scalar(_entries(loaded)["title"]) if "title" in _entries(loaded) else None
     return Seed(
@@ -239,7 +191,8 @@ def _node_kind(node: yaml.Node) -> str:
 class _ArticleReader:
     """Walks the checked fields of an article node, collecting targets and errors."""
 
-    def __init__(self, fields: frozenset[str], first_line: int) -> None:
+    def __init__(self, seed: str, fields: frozenset[str], first_line: int) -> None:
+        self.seed = seed
         self.fields = fields
         self.first_line = first_line
         self.targets: list[Target] = []
@@ -308,10 +261,22 @@ class _ArticleReader:
             self.error(Reason.BAD_TYPE, message, node)
             return
         try:
-            url, problem = normalize(value), None
+            url, problem, why = normalize(value), None, ""
         except BadUrl as exc:
-            url, problem = value, exc
-        self.targets.append(Target(path, self.line(node), url, kind, problem=problem, **claims))
+            url, problem, why = value, exc.reason, str(exc)
+        self.targets.append(
+            Target(
+                path,
+                self.line(node),
+                url,
+                kind,
+                problem=problem,
+                problem_message=why,
+                seed=self.seed,
+                column=int(node.start_mark.column) + 1,
+                **claims,
+            )
+        )
 
     def read_image(self, node: yaml.MappingNode, path: str) -> None:
         entries = _entries(node)
