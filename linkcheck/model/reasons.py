@@ -41,6 +41,7 @@ class Reason(StrEnum):
     INVALID_URL = "invalid_url"
     EXCLUDED = "excluded"
     INTERRUPTED = "interrupted"
+    INTERNAL = "internal"
     # seed reasons
     NO_FRONT_MATTER = "no_front_matter"
     INVALID_YAML = "invalid_yaml"
@@ -50,6 +51,7 @@ class Reason(StrEnum):
     NOT_UTF8 = "not_utf8"
     TOO_LARGE = "too_large"
     UNREADABLE = "unreadable"
+    BAD_VALUE = "bad_value"
 
     @property
     def explanation(self) -> str:
@@ -76,6 +78,7 @@ _EXPLANATIONS: dict[Reason, str] = {
     Reason.INVALID_URL: "the value is not an absolute http(s) URL",
     Reason.EXCLUDED: "the URL matches an exclude rule and was not requested",
     Reason.INTERRUPTED: "the run ended (time limit or signal) before this check finished",
+    Reason.INTERNAL: "linkcheck itself failed on this check; the message names the error",
     Reason.NO_FRONT_MATTER: "the file does not start with YAML front matter between '---' lines",
     Reason.INVALID_YAML: "the front matter is not valid YAML",
     Reason.NOT_A_MAPPING: "the front matter is not a YAML mapping",
@@ -84,4 +87,5 @@ _EXPLANATIONS: dict[Reason, str] = {
     Reason.NOT_UTF8: "the file is not valid UTF-8",
     Reason.TOO_LARGE: "the file is larger than the configured limit",
     Reason.UNREADABLE: "the file could not be read",
+    Reason.BAD_VALUE: "a value in the front matter cannot be read (an impossible date, a bad tag)",
 }
