@@ -25,11 +25,19 @@ import pytest
 from lxml import etree
 
 from linkcheck.model.reasons import Reason, Verdict
-from linkcheck.model.records import Check, Hop, ImageFacts, Outcome, SeedResult, Target
+from linkcheck.model.records import (
+    Check,
+    Hop,
+    ImageFacts,
+    Kind,
+    Outcome,
+    SeedError,
+    SeedResult,
+    Target,
+)
 from linkcheck.report.document import SCHEMA_PATH, Report, Spool
 from linkcheck.report.formats import FORMATS, get_format
 from linkcheck.report.formats.interface import ReportView
-from linkcheck.model.records import Kind, SeedError
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden"

@@ -237,8 +237,6 @@ class Runner:
             summary.host(name).update(host.stats.to_dict())
 
 
-
-
 class _Outcomes:
     """Every unique URL's fetch under way, or its outcome once finished.
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 MAX_FOLLOW_UPS = 3
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.IGNORECASE)
 
+
 @dataclass(frozen=True, slots=True)
 class ImageProbe:
     """What the image URL showed: a header, or why there is none, and what it cost."""
