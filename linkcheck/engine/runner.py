@@ -11,6 +11,7 @@ checks are reported ``skipped`` and the report is still written.
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 from collections.abc import Callable, Coroutine, Iterable, Iterator
 from contextlib import suppress
@@ -23,7 +24,7 @@ import httpx
 from linkcheck.engine.filters import UrlFilter
 from linkcheck.model.config import Config
 from linkcheck.model.judge import Policy, judge, judge_skipped, judge_unrequestable
-from linkcheck.model.records import Check, Kind, Outcome, Seed, SeedResult, Target
+from linkcheck.model.records import Check, Kind, Outcome, Seed, SeedError, SeedResult, Target
 from linkcheck.net.fetch import Fetcher, read_and_count
 from linkcheck.probes.images import ImageProber
 from linkcheck.report.document import Report, Spool, now
@@ -31,11 +32,13 @@ from linkcheck.seeds.reader import find_seed_files, read_seed
 
 if TYPE_CHECKING:
     from linkcheck.report.progress import ProgressSink
-from linkcheck.model.reasons import Reason
+from linkcheck.model.reasons import Reason, Verdict
 
 FetchKey = tuple[bool, str]
 Entry = asyncio.Task[Outcome] | Outcome
 Window = asyncio.Queue[tuple[Seed, asyncio.Task[tuple[SeedResult, bool]]] | None]
+
+log = logging.getLogger("linkcheck")
 
 _STOP_MESSAGES = {
     Reason.TIMEOUT: "not checked: the run reached its --max-duration",
@@ -97,7 +100,7 @@ class Runner:
             for path in seed_files:
                 if self.stopped is not None:
                     break
-                seed = read_seed(path, self.config)
+                seed = self._read(path)
                 await window.put((seed, asyncio.create_task(self._check_seed(seed))))
                 await asyncio.sleep(0)  # let the first fetches start while seeds are read
             await window.put(None)
@@ -135,17 +138,13 @@ class Runner:
         size = self.config.seed_window
         for start in range(0, len(self._held), size):
             batch = [
-                (index, read_seed(Path(path), self.config))
-                for index, path in self._held[start : start + size]
+                (index, self._read(Path(path))) for index, path in self._held[start : start + size]
             ]
-            rechecked = await asyncio.gather(
-                *(self._check_seed(seed) for _, seed in batch), return_exceptions=True
-            )
+            rechecked = await asyncio.gather(*(self._check_seed(seed) for _, seed in batch))
             if self.stopped is not None:
                 return
-            for (index, seed), new in zip(batch, rechecked, strict=True):
-                if isinstance(new, tuple):
-                    spool.replace(index, self._judge_again(seed, earlier), new[0])
+            for (index, seed), (new, _) in zip(batch, rechecked, strict=True):
+                spool.replace(index, self._judge_again(seed, earlier), new)
 
     def _judge_again(self, seed: Seed, earlier: dict[FetchKey, Outcome]) -> SeedResult:
         """The seed's main-pass result, rebuilt from the outcomes it was judged on."""
@@ -157,7 +156,7 @@ class Runner:
                 entry = earlier.get(key) or self._fetches.get(key)
                 assert entry is not None, "every requested URL has an outcome after the main pass"
                 fetched = entry if isinstance(entry, Outcome) else entry.result()
-                check = judge(target, fetched, self.policy)
+                check = self._judge(target, fetched)
             checks.append(check)
         return SeedResult.of(seed, tuple(checks))
 
@@ -178,7 +177,33 @@ class Runner:
             return judge_skipped(target, self.stopped, _STOP_MESSAGES[self.stopped])
         return None
 
+    def _read(self, path: Path) -> Seed:
+        """Read one seed; whatever goes wrong becomes that seed's error, never the run's."""
+        try:
+            return read_seed(path, self.config)
+        except Exception as exc:
+            log.debug("reading %s failed", path, exc_info=True)
+            name = str(path).encode("utf-8", "backslashreplace").decode("utf-8")
+            error = SeedError(Reason.INTERNAL, f"internal error: {_one_line(exc)}", None)
+            return Seed(name, (), (error,))
+
+    def _judge(self, target: Target, outcome: Outcome) -> Check:
+        """Judge one target; a failure of judging becomes that check's verdict."""
+        try:
+            return judge(target, outcome, self.policy)
+        except Exception as exc:
+            log.debug("judging %s failed", target.url, exc_info=True)
+            return _internal(target, exc, outcome)
+
     async def _check_target(self, target: Target) -> tuple[Check, bool]:
+        """One target's check; no exception of one URL ever leaves this boundary."""
+        try:
+            return await self._check_target_unguarded(target)
+        except Exception as exc:
+            log.debug("checking %s failed", target.url, exc_info=True)
+            return _internal(target, exc), False
+
+    async def _check_target_unguarded(self, target: Target) -> tuple[Check, bool]:
         unfetched = self._judge_unfetched(target)
         if unfetched is not None:
             return unfetched, False
@@ -192,7 +217,7 @@ class Runner:
                 if self.stopped is None or not entry.cancelled():
                     raise
                 return judge_skipped(target, self.stopped, _STOP_MESSAGES[self.stopped]), False
-        return judge(target, fetched, self.policy), fetched.transient
+        return self._judge(target, fetched), fetched.transient
 
     def _key(self, target: Target) -> FetchKey:
         return (target.kind is Kind.IMAGE, self.filter.remapped(target.url))
@@ -209,7 +234,7 @@ class Runner:
         if entry is None:
             fetch: Coroutine[Any, Any, Outcome]
             fetch = self.images.probe(url) if as_image else self._fetch_page(url)
-            task = self._fetches[key] = asyncio.create_task(fetch)
+            task = self._fetches[key] = asyncio.create_task(_contained(url, fetch))
             task.add_done_callback(partial(self._settle, key))
             return task
         return entry
@@ -267,6 +292,27 @@ class _Outcomes:
     def values(self) -> Iterator[Entry]:
         for table in self._tables:
             yield from table.values()
+
+
+async def _contained(url: str, fetch: Coroutine[Any, Any, Outcome]) -> Outcome:
+    """The fetch's outcome; an exception inside becomes an ``internal`` outcome of that URL."""
+    try:
+        return await fetch
+    except Exception as exc:
+        log.debug("fetching %s failed", url, exc_info=True)
+        return Outcome(url, error=Reason.INTERNAL, message=f"internal error: {_one_line(exc)}")
+
+
+def _internal(target: Target, exc: BaseException, outcome: Outcome | None = None) -> Check:
+    """The failed check of a target whose checking raised ``exc`` (a bug of ours)."""
+    return Check(
+        target, Verdict.FAILED, Reason.INTERNAL, f"internal error: {_one_line(exc)}", outcome
+    )
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())[:200]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _on_signals(loop: asyncio.AbstractEventLoop, stop: Callable[[], None]) -> list[int]:

@@ -1,0 +1,121 @@
+"""The run's boundaries: what goes wrong for one seed or one URL stays with it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from linkcheck.engine import runner
+from linkcheck.engine.runner import check
+from linkcheck.model.config import Config
+from linkcheck.model.records import Outcome, Seed, Target
+from linkcheck.probes.images import ImageProber
+from tests.conftest import write_seed
+
+PAGE_AND_IMAGE = """
+webUrl: "https://news.test/a"
+images:
+  - url: "https://img.test/a.jpg"
+    width: 10
+    height: 10
+"""
+
+
+def _run(tmp_path: Path, router: respx.MockRouter) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    config = Config(paths=(tmp_path,), output=tmp_path / "r.json", retry_backoff=0.0)
+    report = check(config, transport=httpx.MockTransport(router.async_handler))
+    try:
+        return report.summary.to_dict(), list(report.seeds())
+    finally:
+        report.discard()
+
+
+@pytest.fixture
+def router() -> respx.MockRouter:
+    mock = respx.MockRouter(assert_all_called=False)
+    mock.get("https://news.test/a").respond(200, html="<html></html>")
+    mock.get("https://news.test/b").respond(200, html="<html></html>")
+    return mock
+
+
+def test_a_seed_whose_reading_raises_is_reported_and_the_others_are_checked(
+    tmp_path: Path, router: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_seed(tmp_path, "a.txt", 'webUrl: "https://news.test/a"')
+    write_seed(tmp_path, "b.txt", 'webUrl: "https://news.test/b"')
+    real = runner.read_seed
+
+    def flaky(path: Path, config: Config) -> Seed:
+        if path.name == "a.txt":
+            raise KeyError("boom")
+        return real(path, config)
+
+    monkeypatch.setattr(runner, "read_seed", flaky)
+    summary, seeds = _run(tmp_path, router)
+    broken, good = seeds
+    assert broken["valid"] is False
+    assert broken["errors"][0]["reason"] == "internal"
+    assert "KeyError" in broken["errors"][0]["message"]
+    assert good["checks"][0]["verdict"] == "ok"
+    assert summary["invalid_seeds"] == 1
+
+
+def test_a_probe_that_raises_fails_only_its_own_check(
+    tmp_path: Path, router: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken_probe(self: ImageProber, url: str) -> Outcome:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(ImageProber, "probe", broken_probe)
+    write_seed(tmp_path, "a.txt", PAGE_AND_IMAGE)
+    _, [seed] = _run(tmp_path, router)
+    page, image = seed["checks"]
+    assert page["verdict"] == "ok"
+    assert (image["verdict"], image["reason"]) == ("failed", "internal")
+    assert image["message"] == "internal error: ZeroDivisionError: division by zero"
+
+
+def test_judging_that_raises_fails_only_that_check(
+    tmp_path: Path, router: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = runner.judge
+
+    def picky(target: Target, outcome: Outcome, policy: Any) -> Any:
+        if target.url.endswith("/b"):
+            raise ValueError("no")
+        return real(target, outcome, policy)
+
+    monkeypatch.setattr(runner, "judge", picky)
+    write_seed(tmp_path, "a.txt", 'webUrl: "https://news.test/a"')
+    write_seed(tmp_path, "b.txt", 'webUrl: "https://news.test/b"')
+    summary, [a, b] = _run(tmp_path, router)
+    assert a["checks"][0]["verdict"] == "ok"
+    assert (b["checks"][0]["reason"], b["checks"][0]["http_status"]) == ("internal", 200)
+    assert summary["failed"] == 1
+
+
+def test_an_exception_in_the_recheck_pass_still_gives_the_check_a_verdict(
+    tmp_path: Path, router: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    router.get("https://news.test/c").respond(503)
+    write_seed(tmp_path, "c.txt", 'webUrl: "https://news.test/c"')
+    real = runner.Runner._fetch_page
+    calls = 0
+
+    async def second_time_raises(self: runner.Runner, url: str) -> Outcome:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            raise RuntimeError("recheck broke")
+        return await real(self, url)
+
+    monkeypatch.setattr(runner.Runner, "_fetch_page", second_time_raises)
+    summary, [seed] = _run(tmp_path, router)
+    assert calls == 2
+    assert seed["checks"][0]["reason"] == "internal"
+    assert "recheck broke" in seed["checks"][0]["message"]
+    assert summary["checks"] == 1 and summary["failed"] == 1
