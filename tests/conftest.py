@@ -13,6 +13,41 @@ from tests.server import LoopbackServer
 
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"),)
 
+#: Test tiers, fastest first: pytest runs them in this order, so a broken unit fails in
+#: seconds; ``-m unit`` (or ``-m "not browser"``) picks a tier.
+TIERS = ("unit", "integration", "browser")
+#: Fixtures and files that make a test an integration test: real servers, subprocesses.
+_INTEGRATION_FIXTURES = frozenset({"server", "server_session", "hostile", "h2"})
+_INTEGRATION_FILES = frozenset(
+    {"test_integration.py", "test_hostile_server.py", "test_network.py", "test_cli.py",
+     "test_layers.py", "test_bench_smoke.py", "test_fuzz.py", "test_output_inert.py"}
+)  # fmt: skip
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "unit: fast, in-process, no server (the default tier)")
+    config.addinivalue_line("markers", "integration: loopback servers or subprocesses")
+    config.addinivalue_line("markers", "browser: headless Chromium")
+
+
+def _tier(item: pytest.Item) -> str:
+    explicit = [tier for tier in TIERS if item.get_closest_marker(tier) is not None]
+    if explicit:
+        return explicit[-1]
+    if item.path.name == "test_browser.py":
+        return "browser"
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if item.path.name in _INTEGRATION_FILES or fixtures & _INTEGRATION_FIXTURES:
+        return "integration"
+    return "unit"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test with its tier and run the tiers in order, fastest first."""
+    for item in items:
+        item.add_marker(_tier(item))
+    items.sort(key=lambda item: TIERS.index(_tier(item)))
+
 
 @pytest.fixture(scope="session")
 def server_session() -> Iterator[LoopbackServer]:
