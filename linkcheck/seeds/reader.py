@@ -1,16 +1,18 @@
-"""Finding seed files and reading their YAML front matter into checkable targets.
+"""Reading a seed's YAML front matter into checkable targets.
 
-A seed that cannot be read is never fatal: it becomes a :class:`Seed` whose
-``errors`` say why, with a line number where one is known, and the run goes on.
+Reading one seed is a boundary: whatever goes wrong becomes that seed's
+:class:`SeedError` (with a line where one is known) and the run goes on. Only
+the checked fields are ever turned into Python values, each one guarded, so an
+impossible date or a bad tag elsewhere in the front matter is never even built.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import os
-from collections.abc import Iterable, Iterator
+import logging
+import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import yaml
 
@@ -18,58 +20,78 @@ from linkcheck.model.config import Config
 from linkcheck.model.reasons import Reason
 from linkcheck.model.records import Kind, Seed, SeedError, Target
 from linkcheck.net.urls import BadUrl, normalize
+from linkcheck.seeds.files import display_path, find_seed_files, read_seed_bytes
 
-#: Far more YAML nodes than any real seed holds, once aliases are expanded; an alias
-#: bomb ("billion laughs") expands to billions.
-MAX_NODES = 100_000
+__all__ = ["Kind", "Seed", "find_seed_files", "parse_seed", "read_seed"]
+
+#: The most nodes aliases may add to the front matter once expanded. Real seeds add
+#: none or a few; an alias bomb ("billion laughs") adds billions. Only what aliases
+#: add is counted, so a long plain list (14,000 images) is never mistaken for one.
+MAX_ALIAS_NODES = 100_000
+#: The largest pixel size a seed may claim for one side (PNG's own limit).
+MAX_DIMENSION = 2**31 - 1
 _PAGE_FIELDS = (("webUrl", "page"), ("ampWebUrl", "amp"), ("cdnAmpWebUrl", "amp"))
 _ORIGINAL = ("originalUrl", "page")
+_NULL_TAG = "tag:yaml.org,2002:null"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_SHOWN_CHARS = 60
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+#: Characters real seeds carry in titles and excerpts (mojibake such as ``â€\x9d``, and
+#: U+2028 from scraped JSON) that YAML either refuses (C1 controls) or reads as line
+#: breaks (NEL, LS, PS), which would shift every line number after them. They are
+#: swapped for private-use characters while YAML parses, and swapped back in values.
+_AWKWARD = [*range(0x80, 0x85), *range(0x86, 0xA0), 0x85, 0x2028, 0x2029]
+_STASH = {code: 0xF700 + index for index, code in enumerate(_AWKWARD)}
+_UNSTASH = {stand_in: code for code, stand_in in _STASH.items()}
+
+_log = logging.getLogger("linkcheck")
 
 
-def find_seed_files(paths: Iterable[Path], patterns: Iterable[str]) -> Iterator[Path]:
-    """Yield seed files: each file path as given, and matching files below each directory.
+class _Unreadable:
+    """The value of a scalar that could not be constructed (already reported)."""
 
-    Directories are walked recursively in sorted order so reports are reproducible;
-    hidden directories (``.git``) are skipped.
-    """
-    globs = tuple(patterns)
-    for path in paths:
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    if any(fnmatch.fnmatch(name, pattern) for pattern in globs):
-                        yield Path(root) / name
-        else:
-            yield path
+
+_UNREADABLE: Final = _Unreadable()
 
 
 def read_seed(path: Path, config: Config) -> Seed:
     """Read one seed file; every problem is returned as a seed error, never raised."""
-    name = str(path)
+    name = display_path(path)
     try:
-        size = path.stat().st_size
-        if size > config.max_seed_bytes:
-            return _broken(
-                name,
-                Reason.TOO_LARGE,
-                f"the file has {size} bytes, over the limit of {config.max_seed_bytes}",
-                None,
-            )
-        data = path.read_bytes()
-    except OSError as exc:
-        return _broken(name, Reason.UNREADABLE, f"cannot read the file: {exc.strerror}", None)
+        data = read_seed_bytes(path, config.max_seed_bytes)
+    except Exception as exc:  # the boundary: one seed never ends the run
+        return _internal(name, exc)
+    if isinstance(data, SeedError):
+        return Seed(name, (), (data,))
     return parse_seed(name, data, config)
 
 
 def parse_seed(name: str, data: bytes, config: Config) -> Seed:
     """Parse seed bytes (front matter between ``---`` lines) into targets and errors."""
+    try:
+        return _parse(name, data, config)
+    except Exception as exc:  # the boundary: one seed never ends the run
+        return _internal(name, exc)
+
+
+def _internal(name: str, exc: BaseException) -> Seed:
+    _log.debug("reading the seed %s failed", name, exc_info=exc)
+    return _broken(name, Reason.INTERNAL, f"linkcheck failed reading this seed: {_one_line(exc)}")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    detail = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+    return detail if len(detail) <= 200 else detail[:199] + "…"
+
+
+def _parse(name: str, data: bytes, config: Config) -> Seed:
     if len(data) > config.max_seed_bytes:
         return _broken(
             name,
             Reason.TOO_LARGE,
             f"the file has {len(data)} bytes, over the limit of {config.max_seed_bytes}",
-            None,
         )
     try:
         text = data.decode("utf-8-sig")
@@ -91,29 +113,47 @@ def parse_seed(name: str, data: bytes, config: Config) -> Seed:
         )
     reader = _ArticleReader(name, config.fields, first_line)
     reader.read_article(loaded, prefix="", top_level=True)
-    title = reader.scalar(_entries(loaded)["title"]) if "title" in _entries(loaded) else None
     return Seed(
-        name,
-        tuple(reader.targets),
-        tuple(reader.errors),
-        title if isinstance(title, str) else None,
+        name, tuple(reader.targets), tuple(reader.errors), _title(_entries(loaded).get("title"))
     )
 
 
-def _broken(name: str, reason: Reason, message: str, line: int | None) -> Seed:
+def _broken(name: str, reason: Reason, message: str, line: int | None = None) -> Seed:
     return Seed(name, (), (SeedError(reason, message, line),))
 
 
+def _title(node: yaml.Node | None) -> str | None:
+    """The title as written: it is only shown, so it is never typed (``2021-02-29`` stays text)."""
+    if not isinstance(node, yaml.ScalarNode) or _is_null(node):
+        return None
+    return _restore(str(node.value))
+
+
+def _stash(body: str) -> str:
+    """The YAML text with awkward characters swapped out, unless it already holds stand-ins."""
+    if any(chr(stand_in) in body for stand_in in _UNSTASH):
+        return body
+    return body.translate(_STASH)
+
+
+def _restore(text: str) -> str:
+    return text.translate(_UNSTASH)
+
+
 def _front_matter(text: str) -> tuple[str, int] | SeedError:
-    """Return the YAML text and the file line number of its first line."""
-    lines = text.splitlines(keepends=True)
-    if not lines or lines[0].rstrip() != "---":
+    """Return the YAML text and the file line number of its first line.
+
+    Lines end only at CR, LF or CRLF, as editors and ``grep -n`` count them, not at
+    the NEL, LS and PS characters that ``str.splitlines`` also splits on.
+    """
+    lines = _LINE_END.split(text)
+    if lines[0].rstrip() != "---":
         return SeedError(
             Reason.NO_FRONT_MATTER, "the file does not start with a '---' front matter line", 1
         )
     for index in range(1, len(lines)):
         if lines[index].rstrip() in ("---", "..."):
-            return "".join(lines[1:index]), 2
+            return "".join(line + "\n" for line in lines[1:index]), 2
     return SeedError(
         Reason.NO_FRONT_MATTER,
         "the front matter opened at line 1 is never closed by a '---' line",
@@ -124,6 +164,24 @@ def _front_matter(text: str) -> tuple[str, int] | SeedError:
 #: LibYAML's safe loader when PyYAML was built with it (about ten times faster, and it
 #: caps nesting depth itself); the same node tree, with the same line marks, either way.
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _distinct_nodes(root: yaml.Node) -> int:
+    """The nodes actually written in the document, each anchored node counted once."""
+    seen: set[int] = set()
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            pending.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                pending.append(key_node)
+                pending.append(value_node)
+    return len(seen)
 
 
 def _expanded_size(node: yaml.Node, sizes: dict[int, int], limit: int) -> int:
@@ -154,30 +212,42 @@ def _expanded_size(node: yaml.Node, sizes: dict[int, int], limit: int) -> int:
     return sizes[key]
 
 
+def _alias_growth(root: yaml.Node) -> int:
+    """How many nodes expanding the aliases adds, counted up to just past the limit."""
+    written = _distinct_nodes(root)
+    return _expanded_size(root, {}, written + MAX_ALIAS_NODES) - written
+
+
 def _load_yaml(body: str, first_line: int) -> yaml.Node | SeedError | None:
     """Compose the YAML node tree, which keeps line numbers, or explain why not."""
-    loader = _LOADER(body)
+    loader: yaml.SafeLoader | None = None
     try:
+        loader = _LOADER(_stash(body))
         node = loader.get_single_node()
-        if node is not None and _expanded_size(node, {}, MAX_NODES) > MAX_NODES:
+        if node is not None and _alias_growth(node) > MAX_ALIAS_NODES:
             return SeedError(
                 Reason.INVALID_YAML,
-                f"invalid YAML: aliases expand it to more than {MAX_NODES} nodes (an alias bomb?)",
+                f"invalid YAML: aliases add more than {MAX_ALIAS_NODES} nodes (an alias bomb?)",
                 None,
             )
         return node
     except ValueError as exc:
-        return SeedError(Reason.INVALID_YAML, f"invalid YAML: {exc}", None)
+        return SeedError(Reason.INVALID_YAML, f"invalid YAML: {_one_line(exc)}", None)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + first_line if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
-        return SeedError(Reason.INVALID_YAML, f"invalid YAML: {problem}", line)
+        return SeedError(Reason.INVALID_YAML, f"invalid YAML: {_restore(problem)}", line)
+    except yaml.reader.ReaderError as exc:
+        line = body.count("\n", 0, max(exc.position, 0)) + first_line
+        message = f"invalid YAML: the character U+{exc.character:04X} is not allowed in YAML"
+        return SeedError(Reason.INVALID_YAML, message, line)
     except (yaml.YAMLError, RecursionError) as exc:
-        detail = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        detail = "nested too deeply" if isinstance(exc, RecursionError) else _one_line(exc)
         return SeedError(Reason.INVALID_YAML, f"invalid YAML: {detail}", None)
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _node_kind(node: yaml.Node) -> str:
@@ -186,6 +256,25 @@ def _node_kind(node: yaml.Node) -> str:
     if isinstance(node, yaml.ScalarNode):
         return "scalar"
     return "mapping"
+
+
+def _shown(value: object) -> str:
+    """A value for a message: its repr, cut short so a huge literal stays one short line."""
+    text = repr(value)
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…"
+
+
+def _tag_name(tag: str) -> str:
+    return tag.removeprefix("tag:yaml.org,2002:")
+
+
+def _construct_problem(exc: Exception) -> str:
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem:
+        return str(exc.problem)
+    if isinstance(exc, KeyError):
+        return "not a value of that type"
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 class _ArticleReader:
@@ -197,16 +286,25 @@ class _ArticleReader:
         self.first_line = first_line
         self.targets: list[Target] = []
         self.errors: list[SeedError] = []
-        self._constructor = yaml.constructor.SafeConstructor()
 
-    def scalar(self, node: yaml.Node) -> Any:
-        """The Python value of a scalar node as the safe loader types it; None for others."""
-        if not isinstance(node, yaml.ScalarNode):
-            return None
+    def scalar(self, node: yaml.ScalarNode, path: str) -> Any:
+        """The scalar's Python value as the safe loader types it, or ``_UNREADABLE``.
+
+        PyYAML's constructors raise ValueError, KeyError, AttributeError, IndexError,
+        OverflowError and more for values they cannot build (``2021-02-29``,
+        ``!!int foo``, ``!!bool maybe``); each becomes a ``bad_value`` error here.
+        """
         try:
-            return self._constructor.construct_object(node)
-        except yaml.YAMLError:
-            return node.value
+            value = yaml.constructor.SafeConstructor().construct_object(node, deep=True)
+        except Exception as exc:
+            _log.debug("%s: %s cannot be constructed", self.seed, path, exc_info=exc)
+            message = (
+                f"{path}: {_shown(_restore(node.value))} cannot be read as {_tag_name(node.tag)}"
+                f" ({_construct_problem(exc)})"
+            )
+            self.error(Reason.BAD_VALUE, message, node)
+            return _UNREADABLE
+        return _restore(value) if isinstance(value, str) else value
 
     def line(self, node: yaml.Node) -> int:
         return int(node.start_mark.line) + self.first_line
@@ -251,13 +349,15 @@ class _ArticleReader:
             message = f"{path} must be a string URL, not a {_node_kind(node)}"
             self.error(Reason.BAD_TYPE, message, node)
             return
-        value = self.scalar(node)
+        value = self.scalar(node, path)
+        if value is _UNREADABLE:
+            return
         if value is None or value == "":
             if required:
                 self.error(Reason.MISSING_FIELD, f"{path} is empty", node)
             return
         if not isinstance(value, str):
-            message = f"{path} must be a string URL, not {value!r}"
+            message = f"{path} must be a string URL, not {_shown(value)}"
             self.error(Reason.BAD_TYPE, message, node)
             return
         try:
@@ -282,14 +382,7 @@ class _ArticleReader:
         entries = _entries(node)
         width = self.dimension(entries.get("width"), f"{path}.width")
         height = self.dimension(entries.get("height"), f"{path}.height")
-        cached_node = entries.get("isCached")
-        is_cached = None
-        if cached_node is not None and not _is_null(cached_node):
-            value = self.scalar(cached_node)
-            if isinstance(value, bool):
-                is_cached = value
-            else:
-                self.error(Reason.BAD_TYPE, f"{path}.isCached must be true or false", cached_node)
+        is_cached = self.flag(entries.get("isCached"), f"{path}.isCached")
         url = entries.get("url")
         if url is None:
             self.error(Reason.MISSING_FIELD, f"{path}.url is missing", node)
@@ -304,32 +397,60 @@ class _ArticleReader:
             is_cached=is_cached,
         )
 
+    def flag(self, node: yaml.Node | None, path: str) -> bool | None:
+        if node is None or _is_null(node):
+            return None
+        value = self.scalar(node, path) if isinstance(node, yaml.ScalarNode) else None
+        if isinstance(value, bool):
+            return value
+        if value is not _UNREADABLE:
+            self.error(Reason.BAD_TYPE, f"{path} must be true or false", node)
+        return None
+
     def dimension(self, node: yaml.Node | None, path: str) -> int | None:
         if node is None or _is_null(node):
             return None
-        value = self.scalar(node)
+        value = self.scalar(node, path) if isinstance(node, yaml.ScalarNode) else None
+        if value is _UNREADABLE:
+            return None
         if isinstance(value, bool) or not isinstance(value, int):
-            shown = repr(value) if value is not None else f"a {_node_kind(node)}"
+            shown = _shown(value) if value is not None else f"a {_node_kind(node)}"
             self.error(
                 Reason.BAD_TYPE, f"{path} must be a whole number of pixels, not {shown}", node
             )
             return None
-        if value <= 0:
+        if not 0 < value <= MAX_DIMENSION:
             self.error(
-                Reason.BAD_TYPE, f"{path} must be a positive number of pixels, not {value}", node
+                Reason.BAD_TYPE,
+                f"{path} must be a positive number of pixels up to {MAX_DIMENSION},"
+                f" not {_shown(value)}",
+                node,
             )
             return None
         return value
 
 
 def _entries(node: yaml.MappingNode) -> dict[str, yaml.Node]:
-    """The mapping's string keys and value nodes (the last one wins, as in YAML loaders)."""
+    """The mapping's string keys and value nodes, as a YAML loader would see them.
+
+    The last of repeated keys wins; merge keys (``<<: *base`` or ``<<: [*a, *b]``)
+    supply the keys the mapping does not set itself, earlier sources first.
+    """
     entries: dict[str, yaml.Node] = {}
+    merged: dict[str, yaml.Node] = {}
     for key, value in node.value:
-        if isinstance(key, yaml.ScalarNode):
+        if not isinstance(key, yaml.ScalarNode):
+            continue
+        if key.tag == _MERGE_TAG:
+            sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
+            for source in sources:
+                if isinstance(source, yaml.MappingNode):
+                    for name, inherited in _entries(source).items():
+                        merged.setdefault(name, inherited)
+        else:
             entries[str(key.value)] = value
-    return entries
+    return merged | entries if merged else entries
 
 
 def _is_null(node: yaml.Node) -> bool:
-    return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
+    return isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG
