@@ -2,17 +2,38 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import struct
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+from PIL import Image, ImageFile
 
 from linkcheck.engine.runner import check
+from linkcheck.model.reasons import Reason
+from linkcheck.model.records import Integrity, Outcome
+from linkcheck.net.fetch import Fetcher
+from linkcheck.probes import image_header, images
+from linkcheck.probes.image_header import ImageHeader
+from linkcheck.probes.images import ImageProber, content_range, decode
 from linkcheck.report.document import SCHEMA_PATH, Report
 from tests.conftest import local_config, picture, write_seed
-from tests.image_corpus import Sample, corrupt_samples, image_samples, not_image_samples
+from tests.image_corpus import (
+    Sample,
+    corrupt_samples,
+    encode,
+    image_samples,
+    noise,
+    not_image_samples,
+)
 from tests.server import LoopbackServer
 
 SAMPLES = {sample.name: sample for sample in image_samples()}
@@ -174,15 +195,25 @@ def test_full_verification_decodes_the_whole_file(tmp_path: Path, server: Loopba
     data = SAMPLES["real_jpeg_60k"].data
     good = server.image("/good.jpg", data, ranges=True)
     cut = server.image("/cut.jpg", data[: len(data) * 6 // 10], ranges=True)
-    checks, _ = run(
-        tmp_path, image_seed(server, [(good, 320, 240), (cut, 320, 240)]), verify_images="full"
-    )
+    png = broken_pixels_png()
+    broken = server.image("/broken.png", png, "image/png", ranges=True)
+    claims = [(good, 320, 240), (cut, 320, 240), (broken, 64, 48)]
+    checks, _ = run(tmp_path, image_seed(server, claims), verify_images="full")
     assert [(c["verdict"], c["image"]["integrity"]) for c in checks] == [
         ("ok", "ok"),
+        ("failed", "truncated"),
         ("failed", "corrupt"),
     ]
-    assert "does not decode" in checks[1]["message"]
+    assert "truncated" in checks[1]["message"]
+    assert checks[2]["message"].startswith("does not decode: OSError: broken data stream")
     assert checks[0]["image"]["bytes_read"] >= len(data)
+
+
+def broken_pixels_png() -> bytes:
+    """A 64x48 PNG whose header and IEND are fine but whose compressed pixels are not."""
+    png = encode(noise(64, 48, 3), "PNG")
+    at = png.index(b"IDAT") + 40
+    return png[:at] + bytes([png[at] ^ 0xFF]) + png[at + 1 :]
 
 
 @pytest.mark.parametrize("sample", not_image_samples(), ids=lambda s: s.name)
@@ -305,3 +336,389 @@ def test_the_response_byte_cap_bounds_image_reads_too(
     )
     assert "no image size found in the first 20000 bytes" in image["message"]
     assert image["image"]["bytes_read"] < 100_000
+
+
+# --------------------------------------------------------------------------------------------
+# One prober, driven directly: what a hostile or sloppy server can make of an image URL
+
+
+def probe_all(tmp_path: Path, urls: list[str], **changes: Any) -> list[Outcome]:
+    """Probe ``urls`` concurrently with one ImageProber, as a run does."""
+    config = local_config(tmp_path, **changes)
+
+    async def main() -> list[Outcome]:
+        fetcher = Fetcher(config)
+        try:
+            prober = ImageProber(fetcher, config)
+            return list(await asyncio.gather(*(prober.probe(url) for url in urls)))
+        finally:
+            await fetcher.aclose()
+
+    return asyncio.run(main())
+
+
+def probe_one(tmp_path: Path, url: str, **changes: Any) -> Outcome:
+    [outcome] = probe_all(tmp_path, [url], **changes)
+    return outcome
+
+
+def answer(
+    status: int, body: bytes, headers: dict[str, str], *, length: bool = True
+) -> Callable[[BaseHTTPRequestHandler], None]:
+    """A route that sends exactly this answer (without Content-Length: until it closes)."""
+
+    def handle(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(status)
+        for name, value in headers.items():
+            handler.send_header(name, value)
+        if length:
+            handler.send_header("Content-Length", str(len(body)))
+        else:
+            handler.send_header("Connection", "close")
+            handler.close_connection = True
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    return handle
+
+
+def two_faced(
+    ranged: bytes, whole: bytes, *, delay: float = 0.0, seen: list[int] | None = None
+) -> Callable[[BaseHTTPRequestHandler], None]:
+    """Honours Range with ``ranged``'s bytes but sends ``whole`` to a plain GET.
+
+    ``seen`` records how many plain GETs were in flight when each one arrived.
+    """
+    ranges = images_server_file(ranged)
+    in_flight = [0]
+    lock = threading.Lock()
+
+    def handle(handler: BaseHTTPRequestHandler) -> None:
+        if handler.headers.get("Range"):
+            ranges(handler)
+            return
+        with lock:
+            in_flight[0] += 1
+            if seen is not None:
+                seen.append(in_flight[0])
+        try:
+            time.sleep(delay)
+            answer(200, whole, {"Content-Type": "image/jpeg"})(handler)
+        finally:
+            with lock:
+                in_flight[0] -= 1
+
+    return handle
+
+
+def images_server_file(data: bytes) -> Callable[[BaseHTTPRequestHandler], None]:
+    from tests.server import StaticFile
+
+    return StaticFile(data, "image/jpeg", ranges=True, gzip=False)
+
+
+def cut_png() -> bytes:
+    """A 64x48 PNG without its IEND chunk: every pixel decodes, the file is still cut short."""
+    return encode(noise(64, 48, 3), "PNG")[:-12]
+
+
+def test_full_checks_the_end_as_strictly_as_tail(tmp_path: Path, server: LoopbackServer) -> None:
+    url = server.image("/noend.png", cut_png(), "image/png", ranges=True)
+    for mode in ("tail", "full"):
+        outcome = probe_one(tmp_path, url, verify_images=mode)
+        assert outcome.image is not None
+        assert (outcome.image.problem, outcome.image.integrity) == (
+            Reason.CORRUPT_IMAGE,
+            Integrity.TRUNCATED,
+        ), mode
+        assert "IEND" in outcome.image.message
+
+
+def test_full_refuses_a_download_that_is_not_the_image_the_header_showed(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    small, large = picture(32, 24), picture(64, 48)
+    other = server.add("/other.jpg", two_faced(small, large))
+    dds = struct.pack("<4sIIII", b"DDS ", 124, 0x1007, 10, 10) + bytes(56)
+    dds += struct.pack("<II4s", 32, 0x4, b"XXXX") + bytes(140)
+    swapped = server.add("/dds.jpg", two_faced(small, dds))
+    changed, to_dds = probe_all(tmp_path, [other, swapped], verify_images="full")
+    assert changed.image is not None and to_dds.image is not None
+    assert changed.image.problem is Reason.CORRUPT_IMAGE
+    assert changed.image.message == (
+        "the full download is JPEG 64x48, but the first read showed JPEG 32x24"
+    )
+    assert to_dds.image.problem is Reason.CORRUPT_IMAGE
+    assert "not the image the first read showed" in to_dds.image.message
+
+
+def test_decode_opens_only_the_expected_format(tmp_path: Path) -> None:
+    """EPS would run Ghostscript and DDS raises NotImplementedError: neither is ever opened."""
+    eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n"
+    dds = struct.pack("<4sIIII", b"DDS ", 124, 0x1007, 10, 10) + bytes(56)
+    dds += struct.pack("<II4s", 32, 0x4, b"XXXX") + bytes(140)
+    header = ImageHeader("jpeg", 10, 10)
+    for data in (eps, dds):
+        assert (
+            decode(data, header) == "does not decode: the JPEG decoder does not recognise the file"
+        )
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        NotImplementedError("Unimplemented pixel format"),
+        struct.error("unpack requires a buffer of 4 bytes"),
+        MemoryError(),
+        Image.DecompressionBombError("Image size exceeds limit"),
+        Image.DecompressionBombWarning("could be decompression bomb DOS attack"),
+        RecursionError("maximum recursion depth exceeded\nwith more lines"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_every_decoder_exception_is_a_corrupt_image(
+    tmp_path: Path, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    def broken_load(self: ImageFile.ImageFile) -> None:
+        raise error
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", broken_load)
+    url = server.image("/a.jpg", picture(20, 10), ranges=True)
+    outcome = probe_one(tmp_path, url, verify_images="full")
+    assert outcome.image is not None
+    assert (outcome.image.problem, outcome.image.integrity) == (
+        Reason.CORRUPT_IMAGE,
+        Integrity.CORRUPT,
+    )
+    assert outcome.image.message.startswith(f"does not decode: {type(error).__name__}")
+    assert "\n" not in outcome.image.message
+
+
+def test_full_does_not_decode_over_the_pixel_cap_but_still_checks_the_end(
+    tmp_path: Path, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(images, "MAX_DECODE_PIXELS", 5_000)
+    png = encode(noise(100, 60, 1), "PNG")
+    good = server.image("/big.png", png, "image/png", ranges=True)
+    cut = server.image("/bigcut.png", png[:-12], "image/png", ranges=True)
+    fine, truncated = probe_all(tmp_path, [good, cut], verify_images="full")
+    assert fine.image is not None and truncated.image is not None
+    assert (fine.image.problem, fine.image.integrity) == (None, Integrity.OK)
+    assert fine.image.notes == ("not decoded: 100x60 is over the 5,000-pixel decode limit",)
+    assert truncated.image.integrity is Integrity.TRUNCATED
+    assert all("range" in {name.lower() for name in hit.headers} for hit in server.hits)
+
+
+def test_full_does_not_download_over_the_byte_cap_but_still_checks_the_end(
+    tmp_path: Path, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(images, "MAX_DECODE_BYTES", 10_000)
+    sample = SAMPLES["real_jpeg_60k"]
+    known = serve(server, sample, ranges=True)
+    unknown = server.add(
+        "/chunked.jpg", answer(200, sample.data, {"Content-Type": "image/jpeg"}, length=False)
+    )
+    by_header, by_stream = probe_all(tmp_path, [known, unknown], verify_images="full")
+    assert by_header.image is not None and by_stream.image is not None
+    assert (by_header.image.problem, by_header.image.integrity) == (None, Integrity.OK)
+    assert by_header.image.notes == ("not decoded: the file is over the 10,000-byte decode limit",)
+    assert by_stream.image.problem is None
+    assert by_stream.image.notes[0] == "not decoded: the file is over the 10,000-byte decode limit"
+    assert by_stream.bytes_read < 40_000
+
+
+def test_full_downloads_and_decodes_in_bounded_numbers_off_the_event_loop(
+    tmp_path: Path, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[int] = []
+    urls = []
+    for n in range(8):
+        data = picture(30 + n, 20)
+        urls.append(server.add(f"/slow{n}.jpg", two_faced(data, data, delay=0.1, seen=seen)))
+    decoding: list[str] = []
+    active = [0]
+    most = [0]
+    lock = threading.Lock()
+
+    def counting_decode(data: bytes, header: ImageHeader) -> str | None:
+        with lock:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+            decoding.append(threading.current_thread().name)
+        try:
+            time.sleep(0.05)
+            return None
+        finally:
+            with lock:
+                active[0] -= 1
+
+    monkeypatch.setattr(images, "decode", counting_decode)
+    monkeypatch.setattr(images, "_cores", lambda: 2)
+    outcomes = probe_all(tmp_path, urls, verify_images="full")
+    assert all(o.image is not None and o.image.integrity is Integrity.OK for o in outcomes)
+    assert len(seen) == 8 and max(seen) <= images.MAX_FULL_DOWNLOADS
+    assert len(decoding) == 8 and most[0] <= 2
+    assert threading.main_thread().name not in decoding
+
+
+def test_full_leaves_a_format_pillow_cannot_decode_passing_and_noted(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    sample = SAMPLES["heic_hand"]
+    outcome = probe_one(tmp_path, serve(server, sample, ranges=True), verify_images="full")
+    assert outcome.image is not None
+    assert (outcome.image.problem, outcome.image.integrity) == (None, Integrity.NOT_CHECKED)
+    assert outcome.image.notes == ("not decoded: no HEIC decoder is available",)
+
+
+def test_full_decodes_every_real_sample_as_the_header_saw_it(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    """Decoders agree with the header on format and stored size (TIFF, AVIF irot, MPO, ICO)."""
+    decodable = [s for s in SAMPLES.values() if s.pillow and _pixels_decode(s.data)]
+    assert {s.format for s in decodable} >= {"jpeg", "png", "gif", "webp", "bmp", "tiff", "ico"}
+    outcomes = probe_all(
+        tmp_path, [serve(server, s, ranges=True) for s in decodable], verify_images="full"
+    )
+    got = {
+        s.name: (o.image.problem, o.image.integrity) if o.image else None
+        for s, o in zip(decodable, outcomes, strict=True)
+    }
+    assert got == {s.name: (None, Integrity.OK) for s in decodable}
+
+
+def _pixels_decode(data: bytes) -> bool:
+    import io
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+    except Exception:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Content-Range": "bytes 0-4095/" + "9" * 5000}, {"Content-Range": "bytes 4095-0/5000"}],
+    ids=["missing", "thousands_of_digits", "reversed"],
+)
+def test_a_206_without_a_usable_content_range_is_read_from_the_start(
+    tmp_path: Path, server: LoopbackServer, headers: dict[str, str]
+) -> None:
+    png = picture(300, 200, "PNG")
+    url = server.add("/p.png", answer(206, png, {"Content-Type": "image/png", **headers}))
+    outcome = probe_one(tmp_path, url)
+    assert outcome.image is not None
+    assert outcome.image.problem is None
+    assert (outcome.image.format, outcome.image.width, outcome.image.height) == ("png", 300, 200)
+    assert outcome.image.range_honoured is False
+
+
+def test_a_206_without_content_range_and_no_header_yet_is_asked_for_again(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    """The server sends a middle piece as 206 without saying where: the file is fetched whole."""
+    png = picture(300, 200, "PNG")
+
+    def handle(handler: BaseHTTPRequestHandler) -> None:
+        if handler.headers.get("Range"):
+            answer(206, png[100:4096], {"Content-Type": "image/png"})(handler)
+        else:
+            answer(200, png, {"Content-Type": "image/png"})(handler)
+
+    outcome = probe_one(tmp_path, server.add("/mid.png", handle))
+    assert outcome.image is not None and outcome.image.problem is None
+    assert (outcome.image.width, outcome.image.height, outcome.requests) == (300, 200, 2)
+
+
+@pytest.mark.parametrize(
+    ("value", "parsed"),
+    [
+        ("bytes 0-99/1000", (0, 99, 1000)),
+        ("BYTES 10-19/*", (10, 19, None)),
+        ("bytes 0-99/" + "9" * 5000, None),
+        ("bytes 0-99/\uff11\uff10\uff10\uff10", None),
+        ("bytes ²-3/10", None),
+        ("bytes 50-10/100", None),
+        ("bytes 0-100/100", None),
+        ("bytes */100", None),
+        ("bytes 0-99/1000 trailing", None),
+        ("", None),
+    ],
+)
+def test_content_range_is_parsed_strictly(
+    value: str, parsed: tuple[int, int, int | None] | None
+) -> None:
+    assert content_range(value) == parsed
+
+
+def test_an_unexpected_error_in_a_probe_becomes_an_internal_verdict(
+    tmp_path: Path,
+    server: LoopbackServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(view: image_header.ByteView) -> ImageHeader:
+        raise ValueError("a bug\nsecond line")
+
+    monkeypatch.setattr(image_header, "parse", broken)
+    url = server.image("/a.jpg", picture(20, 10), ranges=True)
+    with caplog.at_level(logging.DEBUG, logger="linkcheck"):
+        outcome = probe_one(tmp_path, url)
+    assert outcome.error is Reason.INTERNAL
+    assert outcome.image is not None and outcome.image.problem is Reason.INTERNAL
+    assert outcome.image.message == "internal error: ValueError: a bug"
+    assert any(record.exc_info for record in caplog.records)
+
+
+def test_cancelling_a_probe_is_not_turned_into_a_verdict(
+    tmp_path: Path, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def cancelled(view: image_header.ByteView) -> ImageHeader:
+        raise asyncio.CancelledError
+
+    monkeypatch.setattr(image_header, "parse", cancelled)
+    url = server.image("/a.jpg", picture(20, 10), ranges=True)
+    with pytest.raises(asyncio.CancelledError):
+        probe_one(tmp_path, url)
+
+
+# --------------------------------------------------------------------------------------------
+# Servers that ignore Range: small files are read to their end, large ones are noted
+
+
+def test_without_range_a_small_truncated_image_is_still_caught(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    whole = SAMPLES["real_jpeg_60k"].data
+    assert len(whole) <= images.WHOLE_READ_MAX_BYTES
+    cut = whole[: len(whole) * 6 // 10]
+    sized = server.image("/cut.jpg", cut, ranges=False)
+    unsized = server.add(
+        "/cut2.jpg", answer(200, cut, {"Content-Type": "image/jpeg"}, length=False)
+    )
+    good = server.image("/good.jpg", whole, ranges=False)
+    claims = [(sized, 320, 240), (unsized, 320, 240), (good, 320, 240)]
+    checks, _ = run(tmp_path, image_seed(server, claims))
+    assert [(c["verdict"], c["reason"], c["image"]["integrity"]) for c in checks] == [
+        ("failed", "corrupt_image", "truncated"),
+        ("failed", "corrupt_image", "truncated"),
+        ("ok", "ok", "ok"),
+    ]
+    assert checks[2]["image"]["range_honoured"] is False
+
+
+def test_without_range_a_large_image_is_not_read_whole_and_says_so(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    sample = SAMPLES["real_jpeg_camera_2500k"]
+    sized = serve(server, sample, ranges=False)
+    unsized = server.add(
+        "/big.jpg", answer(200, sample.data, {"Content-Type": "image/jpeg"}, length=False)
+    )
+    for outcome in probe_all(tmp_path, [sized, unsized]):
+        assert outcome.image is not None and outcome.image.problem is None
+        assert outcome.image.integrity is Integrity.NOT_CHECKED
+        assert outcome.image.notes == (images.END_NOT_CHECKED,)
+        assert outcome.bytes_read < images.WHOLE_READ_MAX_BYTES + 64 * 1024

@@ -948,7 +948,8 @@ def _svg_root(data: bytes, final: bool) -> _RootFound | None:
         if name == "svg":
             _corrupt(f"SVG {message}")
         raise NotAnImage(message) from None
-    except (xml.parsers.expat.ExpatError, LookupError) as exc:
+    except (xml.parsers.expat.ExpatError, LookupError, ValueError) as exc:
+        # ValueError: expat refuses a declared multi-byte encoding it lacks (encoding="utf-32").
         _svg_syntax_error(data, exc)
     return None
 

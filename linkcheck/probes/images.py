@@ -4,18 +4,27 @@ The first request asks for ``bytes=0-N``; the structure-walking parser in
 :mod:`linkcheck.probes.image_header` either finds the size or names the exact bytes
 it needs next, which at most three follow-up Range requests fetch. A server
 that ignores Range is read as a stream that stops the moment the size is
-known. Integrity (``--verify-images tail``) costs one suffix Range request.
+known, except that a small file (:data:`WHOLE_READ_MAX_BYTES`) is read to its end
+so that ``--verify-images tail`` can still check it. Integrity (``tail``) costs one
+suffix Range request; ``full`` downloads and decodes within the bounds below.
+
+Everything a server sends is untrusted: Content-Range and Content-Length are parsed
+strictly, and :meth:`ImageProber.probe` turns any surprise into the image's verdict.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
+import logging
+import os
 import re
 import sys
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import TYPE_CHECKING
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Final
 
 import httpx
 
@@ -27,10 +36,58 @@ from linkcheck.probes.image_header import ByteView, CorruptImage, ImageHeader, N
 
 if TYPE_CHECKING:
     from linkcheck.model.config import Config
-    from linkcheck.net.fetch import Fetcher
+    from linkcheck.net.fetch import BodyReader, Fetcher
+
+log = logging.getLogger("linkcheck")
 
 MAX_FOLLOW_UPS = 3
-_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.IGNORECASE)
+
+#: Without Range, a file whose body ends within this many bytes is read to its end so
+#: that ``tail`` can check it; larger ones are left ``not_checked`` with
+#: :data:`END_NOT_CHECKED` in their notes. See docs/image-parser.md for the budget.
+WHOLE_READ_MAX_BYTES: Final = 64 * 1024
+
+#: ``full`` decodes at most this many pixels (stored width x height), checked from the
+#: header before any download: a decoded RGBA image of this size takes about 200 MB.
+MAX_DECODE_PIXELS: Final = 50_000_000
+
+#: ``full`` downloads at most this many bytes (and never more than max_response_bytes).
+MAX_DECODE_BYTES: Final = 32 * 1024 * 1024
+
+#: ``full`` downloads in flight per prober: with MAX_DECODE_BYTES they bound the
+#: downloaded bytes held at once (about 2x while a body is joined).
+MAX_FULL_DOWNLOADS: Final = 4
+
+#: Notes an image can carry; fixed texts, so a summary can count them.
+END_NOT_CHECKED: Final = (
+    "the server ignores Range and the file is too large to read whole, so its end was not checked"
+)
+END_NOT_FETCHED: Final = "the file's end could not be fetched"
+FULL_DOWNLOAD_FAILED: Final = "the full download failed"
+
+#: Our format -> (the Pillow format opened, the formats Pillow may report for it).
+#: Only these are ever decoded: Pillow never guesses among its other plugins (EPS would
+#: run Ghostscript, DDS raises NotImplementedError).
+DECODERS: Final = MappingProxyType(
+    {
+        "jpeg": ("JPEG", frozenset({"JPEG", "MPO"})),
+        "png": ("PNG", frozenset({"PNG"})),
+        "apng": ("PNG", frozenset({"PNG"})),
+        "gif": ("GIF", frozenset({"GIF"})),
+        "webp": ("WEBP", frozenset({"WEBP"})),
+        "bmp": ("BMP", frozenset({"BMP"})),
+        "tiff": ("TIFF", frozenset({"TIFF"})),
+        "ico": ("ICO", frozenset({"ICO"})),
+        "avif": ("AVIF", frozenset({"AVIF"})),
+    }
+)
+
+_DIGITS: Final = 18
+_CONTENT_RANGE: Final = re.compile(
+    rf"bytes[ \t]+([0-9]{{1,{_DIGITS}}})-([0-9]{{1,{_DIGITS}}})/([0-9]{{1,{_DIGITS}}}|\*)[ \t]*",
+    re.IGNORECASE | re.ASCII,
+)
+_MESSAGE_CHARS: Final = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,13 +133,19 @@ class ImageProbe:
 
 @dataclass(slots=True)
 class _Piece:
-    """The bytes one response gave, where they sit in the file, and what it said of the file."""
+    """The bytes one response gave, where they sit in the file, and what it said of the file.
+
+    ``unframed`` marks a 206 without a usable Content-Range: its bytes are taken to start
+    at 0, but how much of the file they are is unknown.
+    """
 
     status: int
     start: int = 0
     data: bytes = b""
     total: int | None = None
+    length: int | None = None
     ranged: bool = False
+    unframed: bool = False
     complete: bool = False
     validator: str | None = None
     content_type: str | None = None
@@ -90,19 +153,41 @@ class _Piece:
 
 
 class ImageProber:
-    """Probes image URLs through the run's fetcher, honouring the image settings of Config."""
+    """Probes image URLs through the run's fetcher, honouring the image settings of Config.
+
+    It owns the bounds of ``--verify-images full``: at most one decode per CPU core and
+    :data:`MAX_FULL_DOWNLOADS` full downloads in flight, whatever the run's concurrency.
+    """
 
     def __init__(self, fetcher: Fetcher, config: Config) -> None:
         self.fetcher = fetcher
         self.config = config
+        self._decodes = asyncio.Semaphore(_cores())
+        self._downloads = asyncio.Semaphore(MAX_FULL_DOWNLOADS)
 
     async def probe(self, url: str) -> Outcome:
-        """Fetch as few bytes as possible of ``url`` and judge them; never raises."""
+        """Fetch as few bytes as possible of ``url`` and judge them; never raises.
+
+        Any unexpected exception becomes the outcome (reason ``internal``), so one image
+        cannot stop the run; cancellation still propagates.
+        """
+        try:
+            return await self._probe(url)
+        except Exception as exc:
+            log.debug("image probe of %s failed", url, exc_info=True)
+            message = f"internal error: {_one_line(exc)}"
+            facts = ImageFacts(problem=Reason.INTERNAL, message=message)
+            return Fetched(url, error=Reason.INTERNAL, message=message).outcome(facts)
+
+    async def _probe(self, url: str) -> Outcome:
         first_size = self.config.image_first_bytes
-        fetched = await self._get(url, {"Range": f"bytes=0-{first_size - 1}"}, stream=True)
+        whole = WHOLE_READ_MAX_BYTES if self.config.verify_images == "tail" else 0
+        fetched = await self._get(url, {"Range": f"bytes=0-{first_size - 1}"}, whole=whole)
         piece = fetched.body
-        if fetched.status == 416 or (piece is not None and piece.ranged and piece.encoded):
-            again = await self._get(fetched.final_url or url, None, stream=True)
+        if piece is not None and piece.unframed:
+            piece.complete = False  # a part of the file, of unknown size
+        if fetched.status == 416 or (piece is not None and _unusable(piece)):
+            again = await self._get(fetched.final_url or url, None, whole=whole)
             _absorb(again, fetched)
             fetched, piece = again, again.body
         if piece is None:
@@ -164,23 +249,28 @@ class ImageProber:
         self, url: str, view: ByteView, piece: _Piece, probe: ImageProbe, into: Fetched[_Piece]
     ) -> ImageProbe:
         mode = self.config.verify_images
-        assert probe.header is not None
         if mode == "header":
             return probe
         if mode == "full":
-            return await self._decode_fully(url, probe, into)
+            return await self._decode_fully(url, view, piece, probe, into)
+        return await self._check_end(url, view, piece, probe, into)
+
+    async def _check_end(
+        self, url: str, view: ByteView, piece: _Piece, probe: ImageProbe, into: Fetched[_Piece]
+    ) -> ImageProbe:
+        """``tail``: the file must end as its format requires (one suffix Range request)."""
+        assert probe.header is not None
         if view.total_size is None and piece.ranged and not piece.encoded and piece.total:
             view.total_size = piece.total
         if view.total_size is None:
-            note = "the server ignores Range, so the file's end was not checked"
-            return replace(probe, notes=(*probe.notes, note))
+            return _noted(probe, END_NOT_CHECKED)
         try:
             message = header_parser.check_trailer(probe.header, view)
         except NeedBytes:
             tail = header_parser.TRAILER_BYTES
             more = await self._range(url, f"bytes=-{tail}", tail, piece.validator, into)
             if more is None:
-                return replace(probe, notes=(*probe.notes, "the file's end could not be fetched"))
+                return _noted(probe, END_NOT_FETCHED)
             view.add(more.start, more.data)
             try:
                 message = header_parser.check_trailer(probe.header, view)
@@ -194,27 +284,60 @@ class ImageProber:
             )
         return replace(probe, integrity="ok")
 
-    async def _decode_fully(self, url: str, probe: ImageProbe, into: Fetched[_Piece]) -> ImageProbe:
-        """``--verify-images full``: download the whole file and decode it with Pillow."""
-        whole = await self._get(url, None, stream=False)
-        _absorb(into, whole)
-        if whole.body is None:
-            return replace(probe, notes=(*probe.notes, "the full download failed"))
-        if probe.format == "svg":
-            return replace(probe, integrity="ok")
-        from PIL import Image  # only this mode decodes, so only it pays for Pillow
+    async def _decode_fully(
+        self, url: str, view: ByteView, piece: _Piece, probe: ImageProbe, into: Fetched[_Piece]
+    ) -> ImageProbe:
+        """``full``: download the whole file, check its end and decode it, within bounds.
 
-        try:
-            with Image.open(io.BytesIO(whole.body.data)) as image:
-                image.load()
-        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-            return replace(
-                probe,
-                problem=Reason.CORRUPT_IMAGE,
-                message=f"does not decode: {exc}",
-                integrity="corrupt",
+        A file over the pixel or byte caps is not decoded; its end is checked as ``tail``
+        does, so ``full`` is never less strict than ``tail``.
+        """
+        header = probe.header
+        assert header is not None
+        cap = min(MAX_DECODE_BYTES, self.config.max_response_bytes - 1)
+        known = view.total_size or piece.total
+        if header.format != "svg" and header.width * header.height > MAX_DECODE_PIXELS:
+            note = (
+                f"not decoded: {header.width}x{header.height} is over the "
+                f"{MAX_DECODE_PIXELS:,}-pixel decode limit"
             )
-        return replace(probe, integrity="ok", total_bytes=len(whole.body.data))
+            return await self._check_end(url, view, piece, _noted(probe, note), into)
+        if known is not None and known > cap:
+            note = f"not decoded: the file is over the {cap:,}-byte decode limit"
+            return await self._check_end(url, view, piece, _noted(probe, note), into)
+        async with self._downloads:
+            whole = await self._get(url, None, limit=cap + 1)
+            _absorb(into, whole)
+            if whole.body is None:
+                return _noted(probe, FULL_DOWNLOAD_FAILED)
+            data = whole.body.data
+            if len(data) > cap:
+                del data, whole
+                note = f"not decoded: the file is over the {cap:,}-byte decode limit"
+                return await self._check_end(url, view, piece, _noted(probe, note), into)
+            probe = replace(probe, total_bytes=len(data))
+            problem = _same_image(header, data)
+            if problem is not None:
+                return replace(
+                    probe, problem=Reason.CORRUPT_IMAGE, message=problem, integrity="corrupt"
+                )
+            ending = _ending(header, data)
+            if ending is not None:
+                return replace(
+                    probe, problem=Reason.CORRUPT_IMAGE, message=ending, integrity="truncated"
+                )
+            if header.format == "svg":
+                return replace(probe, integrity="ok")
+            if header.format not in DECODERS:
+                note = f"not decoded: no {header.format.upper()} decoder is available"
+                return _noted(probe, note)
+            async with self._decodes:
+                problem = await asyncio.to_thread(decode, data, header)
+        if problem is not None:
+            return replace(
+                probe, problem=Reason.CORRUPT_IMAGE, message=problem, integrity="corrupt"
+            )
+        return replace(probe, integrity="ok")
 
     async def _range(
         self, url: str, spec: str, size: int, validator: str | None, into: Fetched[_Piece]
@@ -223,7 +346,7 @@ class ImageProber:
         headers = {"Range": spec}
         if validator:
             headers["If-Range"] = validator
-        more = await self._get(url, headers, stream=False, limit=size)
+        more = await self._get(url, headers, limit=size)
         _absorb(into, more)
         piece = more.body
         if piece is None or not piece.ranged or piece.encoded:
@@ -248,39 +371,177 @@ class ImageProber:
         return piece
 
     async def _get(
-        self, url: str, headers: dict[str, str] | None, *, stream: bool, limit: int | None = None
+        self,
+        url: str,
+        headers: dict[str, str] | None,
+        *,
+        whole: int | None = None,
+        limit: int | None = None,
     ) -> Fetched[_Piece]:
-        reader = _read_streaming if stream else _read_all
-        cap = limit if limit is not None else self.config.max_image_bytes
-        if not stream and limit is None:
-            cap = self.config.max_response_bytes
+        """GET ``url``: streamed until settled (``whole`` set) or read up to ``limit``."""
+        reader: BodyReader[_Piece]
+        if whole is not None:
+            reader = partial(_read_streaming, whole)
+            cap = self.config.max_image_bytes
+        else:
+            reader = _read_all
+            cap = limit if limit is not None else self.config.max_response_bytes
         return await self.fetcher.fetch(url, reader, cap, identity=True, headers=headers)
+
+
+def decode(data: bytes, header: ImageHeader) -> str | None:
+    """Decode ``data`` with Pillow as the format ``header`` names; None if it decodes as that.
+
+    Blocking and CPU-bound: run it in a worker thread. Only the one expected format is
+    tried, the stored size must match the header's before any pixel is decoded, and every
+    decoder exception (whatever its type) becomes the returned one-line message.
+    """
+    from PIL import Image, UnidentifiedImageError  # only ``full`` pays for importing Pillow
+
+    opened, reported = DECODERS[header.format]
+    if header.format == "ico":
+        too_big = _oversized_icon_frame(data)
+        if too_big is not None:
+            return too_big
+    try:
+        with Image.open(io.BytesIO(data), formats=(opened,)) as image:
+            if image.format not in reported:
+                return f"does not decode: Pillow reads it as {image.format}, not {opened}"
+            width, height = image.size
+            if (width, height) not in _stored_sizes(header):
+                return (
+                    f"does not decode: the decoder sees {width}x{height} where the header "
+                    f"says {header.width}x{header.height}"
+                )
+            if width * height > MAX_DECODE_PIXELS:
+                return f"does not decode: {width}x{height} is over the decode limit"
+            image.load()
+    except UnidentifiedImageError:
+        return f"does not decode: the {opened} decoder does not recognise the file"
+    except Exception as exc:
+        return f"does not decode: {_one_line(exc)}"
+    return None
+
+
+def _stored_sizes(header: ImageHeader) -> tuple[tuple[int, int], ...]:
+    """Sizes a decoder may report: TIFF through libtiff comes already oriented."""
+    sizes = [(header.width, header.height)]
+    if header.format == "tiff":
+        sizes.append((header.displayed_width, header.displayed_height))
+    return tuple(sizes)
+
+
+def _oversized_icon_frame(data: bytes) -> str | None:
+    """A message when a frame inside an ICO is over the decode limit, which Pillow's own
+    check (its global MAX_IMAGE_PIXELS, about 179 MP) would let it decode."""
+    count = int.from_bytes(data[4:6], "little")
+    for index in range(min(count, 1024)):
+        entry = data[6 + 16 * index : 22 + 16 * index]
+        offset = int.from_bytes(entry[12:16], "little")
+        frame = data[offset : offset + 24]
+        if frame.startswith(b"\x89PNG\r\n\x1a\n"):
+            width = int.from_bytes(frame[16:20], "big")
+            height = int.from_bytes(frame[20:24], "big")
+        else:
+            width = abs(int.from_bytes(frame[4:8], "little", signed=True))
+            height = abs(int.from_bytes(frame[8:12], "little", signed=True)) // 2
+        if width * height > MAX_DECODE_PIXELS:
+            return f"does not decode: an ICO frame of {width}x{height} is over the decode limit"
+    return None
+
+
+def _same_image(header: ImageHeader, data: bytes) -> str | None:
+    """Why the downloaded bytes are not the image the header probe saw; None if they are."""
+    try:
+        again = header_parser.parse(ByteView(data, total_size=len(data)))
+    except (NeedBytes, NotAnImage, CorruptImage) as exc:
+        return f"the full download is not the image the first read showed: {_one_line(exc)}"
+    if (again.format, again.width, again.height) != (header.format, header.width, header.height):
+        return (
+            f"the full download is {again.format.upper()} {again.width}x{again.height}, but the "
+            f"first read showed {header.format.upper()} {header.width}x{header.height}"
+        )
+    return None
+
+
+def _ending(header: ImageHeader, data: bytes) -> str | None:
+    """What :func:`~linkcheck.probes.image_header.check_trailer` says of the whole file."""
+    try:
+        return header_parser.check_trailer(header, ByteView(data, total_size=len(data)))
+    except CorruptImage as exc:
+        return str(exc)
+
+
+def _cores() -> int:
+    """CPU cores this process may use (its affinity, where the platform tells)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def _noted(probe: ImageProbe, note: str) -> ImageProbe:
+    return replace(probe, notes=(*probe.notes, note))
+
+
+def _one_line(exc: BaseException) -> str:
+    """``Type: first line of the text``, bounded, for a message a person reads in a table."""
+    text = str(exc).strip().splitlines()
+    line = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+    return line if len(line) <= _MESSAGE_CHARS else line[: _MESSAGE_CHARS - 3] + "..."
+
+
+def _unusable(piece: _Piece) -> bool:
+    """Whether the first answer must be asked for again, without Range.
+
+    An encoded partial answer cannot be parsed, and a 206 without Content-Range can be
+    used only when its bytes already show a header (they are then the file's start).
+    """
+    if piece.ranged and piece.encoded:
+        return True
+    if piece.unframed:
+        view = ByteView(piece.data)
+        try:
+            header_parser.parse(view)
+        except (NeedBytes, NotAnImage, CorruptImage):
+            return True
+    return False
 
 
 async def _read_all(response: httpx.Response, limit: int) -> _Piece:
     piece = _describe(response)
+    if piece.ranged and piece.length is not None:
+        limit = min(limit, piece.length)
     piece.data = b"".join([chunk async for chunk in body_chunks(response, limit)])
     piece.complete = len(piece.data) < limit
     return piece
 
 
-async def _read_streaming(response: httpx.Response, limit: int) -> _Piece:
-    """Read a ranged answer whole, or a full answer only until the header is known."""
+async def _read_streaming(whole: int, response: httpx.Response, limit: int) -> _Piece:
+    """Read a ranged answer whole, or a full answer only until the header is known.
+
+    A full answer is read to its end when that end comes within ``whole`` bytes (and its
+    Content-Length, if any, says so), so that a server ignoring Range still has the end
+    of its small files checked.
+    """
     piece = _describe(response)
     if piece.ranged and not piece.encoded:
+        if piece.length is not None:
+            limit = min(limit, piece.length)
         piece.data = b"".join([chunk async for chunk in body_chunks(response, limit)])
         return piece
+    if piece.total is not None and piece.total > whole:
+        whole = 0
     view = ByteView()
     size = 0
-    settled = False
+    ended = True
     async with aclosing(body_chunks(response, limit)) as chunks:
         async for chunk in chunks:
             view.add(size, chunk)
             size += len(chunk)
-            settled = _settled(view)
-            if settled:
+            if size > whole and _settled(view):
+                ended = False
                 break
-    piece.complete = not settled and size < limit
+    piece.complete = ended and size < limit
     piece.data = view.contiguous_prefix()
     return piece
 
@@ -291,6 +552,8 @@ async def _read_onward(view: ByteView, response: httpx.Response, limit: int) -> 
     if not piece.ranged or piece.encoded:
         return piece
     offset = piece.start
+    if piece.length is not None:
+        limit = min(limit, piece.length)
     async with aclosing(body_chunks(response, limit)) as chunks:
         async for chunk in chunks:
             view.add(offset, chunk)
@@ -311,6 +574,31 @@ def _settled(view: ByteView) -> bool:
     return True
 
 
+def content_range(value: str | None) -> tuple[int, int, int | None] | None:
+    """``(first, last, total)`` of a ``bytes first-last/total`` header; None unless valid.
+
+    ASCII digits only, at most 18 of them, ``first <= last < total``: anything else is as
+    if the header were absent.
+    """
+    if value is None:
+        return None
+    match = _CONTENT_RANGE.fullmatch(value)
+    if match is None:
+        return None
+    first, last = int(match.group(1)), int(match.group(2))
+    total = None if match.group(3) == "*" else int(match.group(3))
+    if first > last or (total is not None and last >= total):
+        return None
+    return first, last, total
+
+
+def _content_length(value: str | None) -> int | None:
+    text = (value or "").strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= _DIGITS):
+        return None
+    return int(text)
+
+
 def _describe(response: httpx.Response) -> _Piece:
     headers = response.headers
     etag = headers.get("etag")
@@ -320,16 +608,15 @@ def _describe(response: httpx.Response) -> _Piece:
         content_type=_shared(headers.get("content-type")),
         encoded=headers.get("content-encoding", "identity").strip().lower() != "identity",
     )
-    match = _CONTENT_RANGE.match(headers.get("content-range", ""))
-    if response.status_code == 206 and match:
+    framed = content_range(headers.get("content-range"))
+    if response.status_code == 206 and framed is not None:
+        first, last, total = framed
         piece.ranged = True
-        piece.start = int(match.group(1))
-        piece.total = int(match.group(3)) if match.group(3) != "*" else None
-    elif "content-length" in headers and not piece.encoded:
-        try:
-            piece.total = int(headers["content-length"])
-        except ValueError:
-            piece.total = None
+        piece.start, piece.length, piece.total = first, last - first + 1, total
+    elif response.status_code == 206:
+        piece.unframed = True
+    elif not piece.encoded:
+        piece.total = _content_length(headers.get("content-length"))
     return piece
 
 
