@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,13 +22,19 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is n
 INJECTED = "<script>document.documentElement.dataset.pwned = 'yes'</script>"
 
 
-def dump_dom(page: Path, fragment: str, profile: Path) -> lxml_html.HtmlElement:
-    """The DOM after the page's own script ran, as Chromium serialises it."""
+def dump_dom(
+    page: Path, fragment: str, profile: Path, *, images: bool = False
+) -> lxml_html.HtmlElement:
+    """The DOM after the page's own script ran, as Chromium serialises it.
+
+    With ``images``, Chromium loads images and waits for the network to settle.
+    """
     assert CHROMIUM is not None
+    loading = ["--virtual-time-budget=5000"] if images else ["--blink-settings=imagesEnabled=false"]
     result = subprocess.run(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
          "--no-first-run", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", f"--user-data-dir={profile}", "--blink-settings=imagesEnabled=false",
+         "--disable-sync", f"--user-data-dir={profile}", *loading,
          "--dump-dom", f"{page.as_uri()}#{fragment}"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
@@ -108,3 +116,50 @@ def test_filter_by_seed(page: Path, tmp_path: Path) -> None:
     seed = str(page.parent / "b.txt")
     dom = dump_dom(page, f"seed={seed}", tmp_path / "profile")
     assert {row.get("data-seed") for row in visible_rows(dom)} == {seed}
+
+
+@pytest.fixture
+def refusing_server() -> Iterator[LoopbackServer]:
+    """A second loopback server, on an address the test's safety policy refuses."""
+    other = LoopbackServer("127.0.0.2").start()
+    yield other
+    other.stop()
+
+
+def test_opening_the_report_requests_no_refused_or_failed_url(
+    tmp_path: Path, server: LoopbackServer, refusing_server: LoopbackServer
+) -> None:
+    """Only the image that was fetched and served an image is loaded by the reader's browser."""
+    good = server.image("/good.jpg", picture(40, 30), ranges=True)
+    refused = refusing_server.image("/refused.jpg", picture(40, 30), ranges=True)
+    write_seed(
+        tmp_path,
+        "a.txt",
+        f"""
+webUrl: "{server.page("/a")}"
+images:
+  - url: "{good}"
+    width: 40
+    height: 30
+  - url: "{refused}"
+  - url: "{server.page("/cgi-bin/reboot")}"
+  - url: "{server.url("/missing.jpg")}"
+""",
+    )
+    only_first = (ipaddress.ip_network("127.0.0.1/32"),)
+    report = check(local_config(tmp_path, allow_networks=only_first))
+    target = tmp_path / "report.html"
+    try:
+        checks = [item for seed in report.seeds() for item in seed["checks"]]
+        write_atomically(target, lambda stream: get_format("html").render(report, stream))
+    finally:
+        report.discard()
+    assert [item["reason"] for item in checks] == [
+        "ok", "ok", "unsafe_url", "not_image", "http_status"
+    ]  # fmt: skip
+    server.hits.clear()
+    dom = dump_dom(target, "", tmp_path / "profile", images=True)
+    assert refusing_server.hits == [], "the refused URL is never requested"
+    assert [hit.path for hit in server.hits] == ["/good.jpg"], "nor one that was not an image"
+    assert refused in dom.text_content(), "the refused URL is shown as text"
+    assert not dom.xpath(f'//*[@src="{refused}" or @href="{refused}"]')

@@ -38,6 +38,7 @@ from linkcheck.model.records import (
 from linkcheck.report.document import SCHEMA_PATH, Report, Spool
 from linkcheck.report.formats import FORMATS, get_format
 from linkcheck.report.formats.interface import ReportView
+from linkcheck.report.formats.terminal import TerminalFormat
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden"
@@ -446,11 +447,11 @@ def test_junit_counts_each_suite_and_the_whole_run() -> None:
     assert warning is not None and warning.find("system-out") is not None
 
 
-def test_junit_replaces_characters_xml_cannot_hold() -> None:
+def test_junit_shows_characters_xml_cannot_hold_escaped() -> None:
     check = {**SEEDS[2]["checks"][0], "verdict": "failed", "message": "bell \x07 nul \x00"}
     text = render("junit", View(HEADER, [{**SEEDS[2], "checks": [check]}]))
     failure = ET.fromstring(text).find(".//failure[@type='ok']")
-    assert failure is not None and failure.get("message") == "bell \ufffd nul \ufffd"
+    assert failure is not None and failure.get("message") == "bell \\x07 nul \\x00"
 
 
 # --- sarif ------------------------------------------------------------------------------
@@ -655,3 +656,187 @@ def test_html_image_cards_show_claimed_and_actual_sizes_and_the_image() -> None:
     assert re.search(r'class="box claimed" style="width:160px;height:53px"', mismatch)
     unsafe = next(card for card in cards if "unsafe_url" in card)
     assert "<img" not in unsafe
+
+
+# --- hostile seed and server text -------------------------------------------------------
+
+ANSI = "\x1b[2J\x1b]8;;http://evil\x1b\\link\x1b]8;;\x1b\\\x1b]0;pwned\x07"
+COMMANDS = "\n::add-mask::secret\r::error::x%0A::warning::y ##[add-mask]legacy"
+#: \udcff stands for a file name byte that is not UTF-8.
+HOSTILE_PATH = f"::error::lead{COMMANDS}{ANSI}\u202eevil\x9b2J\udcff.txt"
+REFUSED_IMAGE = "http://169.254.169.254/latest/meta-data/"
+ROUTER = "http://router.test/cgi-bin/reboot"
+OK_IMAGE = "https://img.test/ok.png"
+HOSTILE: list[dict[str, Any]] = [
+    {
+        "path": HOSTILE_PATH,
+        "title": f"{ANSI} [bold red]markup[/] {COMMANDS}",
+        "valid": False,
+        "errors": [{"reason": "bad_value", "message": f"bad{COMMANDS}\x9b2J", "line": 3}],
+        "checks": [
+            _check(
+                f"webUrl{COMMANDS}",
+                4,
+                f"https://evil.test/{ANSI}",
+                "page",
+                verdict="failed",
+                reason="http_status",
+                message=f"the server answered HTTP 500: [link=http://evil]x[/link]{COMMANDS}",
+                http_status=500,
+                final_url=f"https://evil.test/final{COMMANDS}",
+                redirects=[{"url": f"https://evil.test/{ANSI}", "status": 302}],
+            ),
+            _check(
+                "images[0].url",
+                5,
+                REFUSED_IMAGE,
+                "image",
+                verdict="failed",
+                reason="unsafe_url",
+                message="169.254.169.254 is a link-local address",
+                http_status=None,
+                final_url=None,
+                image=_image(claimed_width=10, claimed_height=10),
+            ),
+            _check(
+                "images[1].url",
+                6,
+                ROUTER,
+                "image",
+                verdict="failed",
+                reason="not_image",
+                message=f"the body is not an image (text/html{ANSI})",
+                image=_image(content_type=f"text/html{ANSI}"),
+            ),
+            _check(
+                "images[2].url",
+                7,
+                "https://excluded.test/a.png",
+                "image",
+                verdict="skipped",
+                reason="excluded",
+                http_status=None,
+                image=_image(),
+            ),
+            _check(
+                "images[3].url",
+                8,
+                OK_IMAGE,
+                "image",
+                image=_image(format="png", width=10, height=10, claimed_width=10),
+            ),
+        ],
+    }
+]
+#: What must never reach a terminal or a log: C0 controls but LF, DEL, C1, bidi overrides.
+ACTIVE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+OUR_COMMAND = re.compile(r"::(error|warning) file=[^:,]*(,line=\d+)?,title=[a-z_]+::")
+
+
+def render_hostile(name: str) -> str:
+    if name == "terminal":
+        stream = io.StringIO()
+        TerminalFormat(verbosity=1).render(View(HEADER, HOSTILE), stream)
+        return stream.getvalue()
+    return render(name, View(HEADER, HOSTILE))
+
+
+@pytest.mark.parametrize("name", [*sorted(FORMATS), "terminal"])
+def test_no_format_lets_seed_text_control_a_terminal_or_a_ci_log(name: str) -> None:
+    text = render_hostile(name)
+    text.encode("utf-8")  # a file name that is not UTF-8 can still be written out
+    assert not ACTIVE.search(text), ACTIVE.findall(text)
+    assert "##[" not in text
+    for line in re.split(r"\r\n|\r|\n", text):
+        if line.lstrip().startswith("::"):
+            assert name == "github" and OUR_COMMAND.match(line), line
+    assert "add-mask" in text, "the hostile text is shown, not dropped"
+
+
+def test_terminal_shows_control_characters_escaped_and_markup_as_text() -> None:
+    text = render_hostile("terminal")
+    assert "\\x1b[2J" in text and "\\x1b]0;pwned\\x07" in text
+    assert "\\n::add-mask::secret\\r::error::x" in text
+    assert "[link=http://evil]x[/link]" in text
+    assert "\\x3a:error::lead" in text, "a path that starts with :: cannot start a line with it"
+    assert "#\\x23[add-mask]legacy" in text
+
+
+def test_github_annotations_keep_one_command_per_problem_whatever_the_seed_says() -> None:
+    lines = render_hostile("github").splitlines()
+    assert len(lines) == 4  # the seed error, the page, the refused and the router image
+    assert all(OUR_COMMAND.match(line) for line in lines), lines
+    assert lines[0].startswith("::error file=%3A%3Aerror%3A%3Alead%0A%3A%3Aadd-mask%3A%3Asecret%0D")
+    assert "x%250A%3A%3Awarning" in lines[0], "a literal %0A in a name stays literal"
+    assert "\\x1b[2J" in lines[0] and "\\u202eevil\\x9b2J\\udcff.txt" in lines[0]
+    assert "[link=http://evil]x[/link]%0A::add-mask::secret%0D::error::x" in lines[1]
+    assert "169.254.169.254" in lines[2] and "cgi-bin/reboot" in lines[3]
+
+
+def test_markdown_cells_show_control_characters_escaped() -> None:
+    text = render_hostile("markdown")
+    assert "\\x1b\\[2J" in text, "escaped, with the bracket escaped as markup"
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    assert len(rows) == 4
+    assert all(len(re.findall(r"(?<!\\)\|", row)) == 7 for row in rows), rows
+
+
+def test_csv_keeps_one_row_per_line_and_shows_control_characters_escaped() -> None:
+    text = render_hostile("csv")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(text.splitlines()) == len(rows) + 1 == 1 + 1 + 5
+    assert rows[0]["path"].startswith("\\x3a:error::lead\\n::add-mask::secret\\r")
+    assert rows[1]["final_url"] == "https://evil.test/final\\n::add-mask::secret\\r" + (
+        "::error::x%0A::warning::y #\\x23[add-mask]legacy"
+    )
+
+
+def test_json_keeps_every_character_but_escapes_the_active_ones() -> None:
+    text = render("json", View(HEADER, HOSTILE))
+    assert json.loads(text) == {**HEADER, "seeds": HOSTILE}
+    assert "\\u001b[2J" in text and "\\u009b2J" in text and "\\u202eevil" in text
+    assert "##\\u005badd-mask]" in text
+
+
+def test_sarif_with_hostile_text_is_still_valid() -> None:
+    log = json.loads(render_hostile("sarif"))
+    _sarif_validator().validate(log)
+    assert [result["ruleId"] for result in log["runs"][0]["results"]] == [
+        "bad_value",
+        "http_status",
+        "unsafe_url",
+        "not_image",
+    ]
+
+
+def test_junit_with_hostile_text_is_valid_xml() -> None:
+    schema = etree.XMLSchema(etree.parse(str(SCHEMAS / "junit-10.xsd")))
+    document = etree.fromstring(render_hostile("junit").encode("utf-8"))
+    assert schema.validate(document), schema.error_log
+
+
+def test_html_loads_only_images_that_were_fetched_and_served_an_image() -> None:
+    elements = _parse(render_hostile("html"))
+    images = [attrs.get("src") for tag, attrs in elements.tags if tag == "img"]
+    assert images == [OK_IMAGE]
+    links = [attrs for tag, attrs in elements.tags if tag == "a"]
+    assert all(attrs.get("rel") == "noopener noreferrer" for attrs in links)
+    hrefs = {attrs.get("href") for attrs in links}
+    assert REFUSED_IMAGE not in hrefs, "a refused URL is shown as text, not a link"
+    assert ROUTER in hrefs and OK_IMAGE in hrefs
+    assert not any("\\" in (href or "") for href in hrefs), "escaped URLs are not links"
+    loads = [
+        (tag, attrs)
+        for tag, attrs in elements.tags
+        if tag != "a" and any(re.match(r"\s*(https?:)?//", v or "") for v in attrs.values())
+    ]
+    assert loads == [("img", {"loading": "lazy", "src": OK_IMAGE, "alt": "images[3].url",
+                              "referrerpolicy": "no-referrer"})]  # fmt: skip
+    assert ("meta", {"http-equiv": "x-dns-prefetch-control", "content": "off"}) in elements.tags
+
+
+def test_html_shows_no_image_whose_check_did_not_get_one() -> None:
+    text = render("html")
+    cards = re.findall(r'<figure class="card.*?</figure>', text, re.S)
+    not_image = next(card for card in cards if "not_image" in card)
+    assert "<img" not in not_image and "no image was served" in not_image

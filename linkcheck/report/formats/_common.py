@@ -1,20 +1,24 @@
 """What several formats share: the problems of a seed, locations, hosts, counts, spooling.
 
 Every helper reads the report's JSON dictionaries (schema v1) and tolerates keys it
-does not know, so a newer report still renders.
+does not know, so a newer report still renders. Every string in them came from a
+seed, a server or a saved report, so text formats render them through :func:`inert`.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
 from urllib.parse import urlsplit
 
 from linkcheck.model.reasons import Reason
+from linkcheck.report.formats.interface import ReportView
 
 #: Verdicts a reader must act on; ``ok`` and ``skipped`` are not problems.
 PROBLEM_VERDICTS = ("failed", "warning")
@@ -22,6 +26,93 @@ PROBLEM_VERDICTS = ("failed", "warning")
 SEED_FIELD = "seed"
 #: Text spooled in memory up to this size, then in a temporary file.
 SPOOL_BYTES = 4 * 1024 * 1024
+
+#: Characters a terminal, a CI log or a reader could act on or be misled by: C0 and C1
+#: controls (ESC, BEL, CR, LF, CSI), DEL, bidirectional overrides, line and paragraph
+#: separators, lone surrogates (undecodable file names) and the two non-characters.
+_ACTIVE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
+    "\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
+)
+#: What JSON leaves raw of those: everything but the C0 controls, which it escapes itself.
+_JSON_ACTIVE = re.compile(
+    "[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
+)
+_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+#: The GitHub runner reads ``##[command]`` anywhere in a line, ``::command::`` at its start
+#: (after any white space).
+_LEGACY_COMMAND = re.compile(r"##\[")
+_LEADING_COMMAND = re.compile(r"^(\s*):(?=:)")
+_WORKFLOW_HINT = re.compile(r"##\[|^\s*::")
+
+
+def _shown(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def inert(text: str) -> str:
+    """``text`` with nothing a terminal, a CI log or a reader would act on; printable as is.
+
+    Control and invisible-direction characters are shown as Python-style escapes
+    (``\\x1b``, ``\\n``, ``\\u202e``), and the two ways the GitHub Actions runner spots a
+    workflow command in a log line (``##[`` anywhere, ``::`` at the start) are broken by
+    showing one character escaped, so a seed's text can only ever be read.
+    """
+    quiet_start = not text[:1].isspace() and not text.startswith("::")
+    if quiet_start and text.isprintable() and "##[" not in text:
+        return text  # the common case, found without a regular expression
+    if _ACTIVE.search(text):
+        text = _ACTIVE.sub(_shown, text)
+    if _WORKFLOW_HINT.search(text):
+        text = _LEADING_COMMAND.sub(r"\1\\x3a", _LEGACY_COMMAND.sub(r"#\\x23[", text))
+    return text
+
+
+def json_text(value: Any, indent: int | None = None) -> str:
+    """``json.dumps`` (non-ASCII kept) with nothing a terminal or CI log acts on left raw.
+
+    JSON already escapes C0 controls; C1 controls, bidirectional overrides, line
+    separators and lone surrogates are written as ``\\uXXXX`` too, and ``##[`` as
+    ``##\\u005b``. The value read back is the same, so this costs no fidelity.
+    """
+    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    if (not text.isascii() or "\x7f" in text) and _JSON_ACTIVE.search(text):
+        text = _JSON_ACTIVE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+    return text.replace("##[", "##\\u005b") if "##[" in text else text
+
+
+_SCALARS = frozenset({type(None), bool, int, float})
+
+
+def inert_data(value: Any) -> Any:
+    """A copy of a report value (dicts, lists, strings, numbers) with every string :func:`inert`."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is str or isinstance(value, str):
+        return inert(value)
+    if kind is dict or isinstance(value, Mapping):
+        return {inert(str(key)): inert_data(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [inert_data(item) for item in value]
+    return value
+
+
+class InertView:
+    """A report whose header and seeds are :func:`inert`: what every text format renders."""
+
+    def __init__(self, report: ReportView) -> None:
+        self._report = report
+
+    def header(self) -> dict[str, Any]:
+        header: dict[str, Any] = inert_data(self._report.header())
+        return header
+
+    def seeds(self) -> Iterator[dict[str, Any]]:
+        for seed in self._report.seeds():
+            yield inert_data(seed)
 
 
 @dataclass(frozen=True, slots=True)

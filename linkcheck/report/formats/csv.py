@@ -1,8 +1,9 @@
 """CSV: one row per check and per seed error, for spreadsheets and ad-hoc analysis.
 
-Seeds are contributed data, so any text cell that a spreadsheet would read as a
-formula (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) is
-prefixed with ``'``.
+Seeds are contributed data, so text cells are made inert (control characters,
+newlines included, shown escaped: one row is one line), and any text cell that a
+spreadsheet would read as a formula (starting with ``=``, ``+``, ``-``, ``@``,
+tab or carriage return) is prefixed with ``'``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import csv
 from collections.abc import Iterator
 from typing import IO, Any
 
-from linkcheck.report.formats._common import seed_errors
+from linkcheck.report.formats._common import inert, seed_errors
 from linkcheck.report.formats.interface import ReportView
 
 COLUMNS = (
@@ -47,14 +48,14 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def cell(value: object) -> str:
-    """The CSV text of a value: "" for null, true/false for booleans, formulas defused."""
+    """The CSV text of a value: "" for null, true/false for booleans, text inert, no formula."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
         return str(value)
-    text = str(value)
+    text = inert(str(value))
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 

@@ -1,14 +1,16 @@
 """GitHub Actions workflow commands: one ``::error`` or ``::warning`` annotation per problem.
 
-Values are escaped as the Actions runner unescapes them, so text from seeds or
-servers cannot end a command early or start a new one.
+Text from seeds or servers is escaped as the Actions runner unescapes it (so a
+line break stays part of the message), then made
+:func:`~linkcheck.report.formats._common.inert` (other control characters shown
+escaped, no ``##[``), so it can neither end a command early nor start a new one.
 """
 
 from __future__ import annotations
 
 from typing import IO
 
-from linkcheck.report.formats._common import Problem, problems
+from linkcheck.report.formats._common import Problem, inert, problems
 from linkcheck.report.formats.interface import ReportView
 
 _DATA_ESCAPES = str.maketrans({"%": "%25", "\r": "%0D", "\n": "%0A"})
@@ -17,18 +19,18 @@ _PROPERTY_ESCAPES = str.maketrans({"%": "%25", "\r": "%0D", "\n": "%0A", ":": "%
 
 def escape_data(text: str) -> str:
     """The message part of a workflow command."""
-    return text.translate(_DATA_ESCAPES)
+    return inert(text.translate(_DATA_ESCAPES))
 
 
 def escape_property(text: str) -> str:
     """A ``key=value`` property value of a workflow command."""
-    return text.translate(_PROPERTY_ESCAPES)
+    return inert(text.translate(_PROPERTY_ESCAPES))
 
 
 def annotation(problem: Problem) -> str:
     """``::error file=...,line=...,title=reason::field url: message`` (no ``line`` if unknown)."""
     properties = [f"file={escape_property(problem.path)}"]
-    if problem.line:
+    if isinstance(problem.line, int) and not isinstance(problem.line, bool) and problem.line > 0:
         properties.append(f"line={problem.line}")
     properties.append(f"title={escape_property(problem.reason)}")
     subject = f"{problem.field} {problem.url}" if problem.url else problem.field

@@ -2,9 +2,14 @@
 
 Summary counts, a filterable table of every check, and a card per image check
 showing the image beside its claimed and actual sizes. All text from seeds or
-servers is escaped; only http(s) URLs become links or image sources; styles and
-the filter script are inline, and a Content-Security-Policy allows no other
-script (the filter script is pinned by its hash) and nothing else to load but images.
+servers is made inert and HTML-escaped. Opening the report must not make the
+reader's browser request anything the check itself did not: an image is shown
+only when its http(s) URL was fetched and served an image (so never a URL the
+safety policy refused, nor one skipped, failing or unreachable), and only http(s)
+URLs of checks that were not refused become links (``rel="noopener noreferrer"``,
+no DNS prefetch). Styles and the filter script are inline, and a
+Content-Security-Policy allows no other script (the filter script is pinned by its
+hash) and nothing else to load but images.
 Filters read ``data-*`` attributes: rows are ``tr.check`` and cards ``figure.card``,
 each with ``data-verdict``, ``data-kind``, ``data-host`` and ``data-seed``.
 """
@@ -18,6 +23,7 @@ from html import escape
 from typing import IO, Any
 
 from linkcheck.report.formats._common import (
+    InertView,
     copy_spool,
     host,
     is_web_url,
@@ -34,6 +40,11 @@ KINDS = ("page", "amp", "image")
 #: Width in CSS pixels of the aspect-ratio boxes; heights follow each ratio, within bounds.
 BOX_WIDTH = 160
 BOX_HEIGHT_RANGE = (2, 320)
+#: Reasons of checks whose URL was refused without a request: never a link, never loaded.
+REFUSED = frozenset({"unsafe_url", "invalid_url"})
+#: Reasons of image checks whose URL answered with a decodable image: the only ones shown.
+#: A size or type mismatch still served an image through every check of the safety policy.
+SHOWN_IMAGE_REASONS = frozenset({"ok", "size_mismatch", "content_type_mismatch"})
 
 _STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #1f2328; }
@@ -130,11 +141,29 @@ def _e(value: object) -> str:
     return escape("" if value is None else str(value), quote=True)
 
 
-def _link(url: str) -> str:
-    """A link for http(s) URLs, plain escaped text for anything else."""
-    if is_web_url(url):
+def _linkable(url: str) -> bool:
+    """An http(s) URL with nothing shown escaped by ``inert`` (its text is the real URL)."""
+    return is_web_url(url) and "\\" not in url and not any(char.isspace() for char in url)
+
+
+def _link(url: str, refused: bool = False) -> str:
+    """A link for http(s) URLs of checks that were not refused, plain escaped text otherwise."""
+    if not refused and _linkable(url):
         return f'<a href="{_e(url)}" rel="noopener noreferrer" target="_blank">{_e(url)}</a>'
     return _e(url)
+
+
+def shows_image(check: dict[str, Any]) -> bool:
+    """Whether the card may load the image: fetched, answered 2xx, and the bytes were one."""
+    image = check.get("image") or {}
+    status = check.get("http_status")
+    return (
+        check.get("reason") in SHOWN_IMAGE_REASONS
+        and _linkable(str(check.get("url")))
+        and isinstance(status, int)
+        and 200 <= status < 300
+        and bool(image.get("format"))
+    )
 
 
 def _filter_attributes(verdict: str, kind: str, url: str, path: str) -> str:
@@ -162,18 +191,20 @@ def _where(path: str, line: object, title: object) -> str:
 
 def _check_row(path: str, check: dict[str, Any], title: object = None) -> str:
     verdict, url = str(check["verdict"]), str(check["url"])
+    refused = check.get("reason") in REFUSED
     hops = "".join(
-        f'<div class="hops">{_link(str(hop.get("url")))} &rarr; {_e(hop.get("status"))}</div>'
+        f'<div class="hops">{_link(str(hop.get("url")), refused)} &rarr; '
+        f"{_e(hop.get('status'))}</div>"
         for hop in check.get("redirects") or ()
     )
     final_url = check.get("final_url")
     if final_url and final_url != url:
-        hops += f'<div class="hops">final: {_link(str(final_url))}</div>'
+        hops += f'<div class="hops">final: {_link(str(final_url), refused)}</div>'
     cells = (
         _where(path, check.get("line"), title),
         f"<code>{_e(check['field'])}</code>",
         _e(check["kind"]),
-        _link(url) + hops,
+        _link(url, refused) + hops,
         f'<span class="badge">{_e(verdict)}</span>',
         _e(check["reason"]),
         _e(check.get("message")),
@@ -207,13 +238,15 @@ def _box(name: str, width: object, height: object) -> tuple[str, int]:
 def _image_card(path: str, check: dict[str, Any], title: object = None) -> str:
     image = check.get("image") or {}
     verdict, url = str(check["verdict"]), str(check["url"])
-    if is_web_url(url):
+    if shows_image(check):
         picture = (
             f'<img loading="lazy" src="{_e(url)}" alt="{_e(check["field"])}" '
             'referrerpolicy="no-referrer">'
         )
+    elif check.get("reason") in REFUSED:
+        picture = "<span>refused by the safety policy or not an http(s) URL: not shown</span>"
     else:
-        picture = "<span>not an http(s) URL: not shown</span>"
+        picture = "<span>no image was served: not shown</span>"
     claimed_w, claimed_h = image.get("claimed_width"), image.get("claimed_height")
     actual_w, actual_h = image.get("width"), image.get("height")
     actual_box, actual_height = _box("actual", actual_w, actual_h)
@@ -259,6 +292,8 @@ def _head(header: dict[str, Any]) -> str:
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{_e(_POLICY)}">\n'
+        '<meta http-equiv="x-dns-prefetch-control" content="off">\n'
+        '<meta name="referrer" content="no-referrer">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         "<title>linkcheck report</title>\n"
         f"<style>{_STYLE}</style>\n</head>\n<body>\n"
@@ -275,6 +310,7 @@ class HtmlFormat:
     name = "html"
 
     def render(self, report: ReportView, stream: IO[str]) -> None:
+        report = InertView(report)
         header = report.header()
         hosts: set[str] = set()
         seeds: set[str] = set()

@@ -4,6 +4,8 @@ One ``<testsuite>`` per seed file and one ``<testcase>`` per check: failed check
 carry a ``<failure>``, skipped ones a ``<skipped>``, warnings a ``<system-out>``.
 Each error of an invalid seed is a failing testcase named "seed". Test suites are
 spooled as they are built, since the root's totals are known only at the end.
+Text from seeds and servers is made inert first, so no character XML 1.0 forbids
+(ESC, BEL, NUL...) and no line break of theirs reaches the file.
 """
 
 from __future__ import annotations
@@ -13,10 +15,17 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import IO, Any
 
-from linkcheck.report.formats._common import copy_spool, location, seed_errors, spool
+from linkcheck.report.formats._common import (
+    InertView,
+    copy_spool,
+    location,
+    seed_errors,
+    spool,
+)
 from linkcheck.report.formats.interface import ReportView
 
-#: Characters XML 1.0 cannot carry, even escaped; replaced by U+FFFD.
+#: Characters XML 1.0 cannot carry, even escaped; replaced by U+FFFD (a last resort: seed
+#: and server text arrives inert, with such characters already shown escaped).
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -131,7 +140,7 @@ class JunitFormat:
         header = report.header()
         totals = _Totals()
         with spool() as suites:
-            for seed in report.seeds():
+            for seed in InertView(report).seeds():
                 suite, suite_totals = _testsuite(seed)
                 totals.add(suite_totals)
                 ET.indent(suite, space="  ", level=1)

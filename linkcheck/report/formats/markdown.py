@@ -1,8 +1,10 @@
 """A Markdown summary fit for a pull-request comment or a job summary.
 
-Counts first, then one table row per failure or warning. Every cell is escaped
-so that text from seeds or servers can neither break the table nor turn into
-markup: URLs, fields and locations are code spans, messages are escaped text.
+Counts first, then one table row per failure or warning. Text from seeds or
+servers goes on one line (newlines become spaces), is made inert (control
+characters shown escaped), and every cell is escaped so that it can neither
+break the table nor turn into markup: URLs, fields and locations are code
+spans, messages are escaped text.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import IO
 
-from linkcheck.report.formats._common import offline_note, problems, summary_counts
+from linkcheck.report.formats._common import inert, offline_note, problems, summary_counts
 from linkcheck.report.formats.interface import ReportView
 
 _NEWLINES = re.compile(r"\r\n|\r|\n")
@@ -22,12 +24,12 @@ _PROBLEM_COLUMNS = ("location", "field", "URL", "verdict", "reason", "message")
 
 def text_cell(text: str) -> str:
     """``text`` as literal Markdown text on one line, with no markup, HTML or entity."""
-    return _MARKUP.sub(r"\\\1", _NEWLINES.sub(" ", text))
+    return _MARKUP.sub(r"\\\1", inert(_NEWLINES.sub(" ", text)))
 
 
 def code_cell(text: str) -> str:
     """``text`` as a code span on one line, whatever backticks or pipes it holds."""
-    text = _NEWLINES.sub(" ", text).replace("|", "\\|")
+    text = inert(_NEWLINES.sub(" ", text)).replace("|", "\\|")
     if not text:
         return ""
     fence = "`" * (max((len(run) for run in _BACKTICKS.findall(text)), default=0) + 1)

@@ -3,7 +3,8 @@
 One run: the tool with one rule per reason that occurs, and one result per failed
 check (level "error"), warning check (level "warning") and seed error ("error"),
 located at the seed file and line. Results are spooled as they are found, since
-the rules they use are known only at the end.
+the rules they use are known only at the end. Text from seeds and servers is made
+inert, as viewers show it to people.
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ from pathlib import PurePosixPath
 from typing import IO, Any
 from urllib.parse import quote
 
-from linkcheck.report.formats._common import Problem, copy_spool, explanation, problems, spool
+from linkcheck.report.formats._common import (
+    InertView,
+    Problem,
+    copy_spool,
+    explanation,
+    json_text,
+    problems,
+    spool,
+)
 from linkcheck.report.formats.interface import ReportView
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -51,6 +60,7 @@ class SarifFormat:
     name = "sarif"
 
     def render(self, report: ReportView, stream: IO[str]) -> None:
+        report = InertView(report)
         version = str((report.header().get("tool") or {}).get("version") or "unknown")
         reasons: dict[str, None] = {}
         count = 0
@@ -60,7 +70,7 @@ class SarifFormat:
                     reasons.setdefault(problem.reason)
                     results.write(",\n" if count else "\n")
                     count += 1
-                    results.write("        " + json.dumps(_result(problem), ensure_ascii=False))
+                    results.write("        " + json_text(_result(problem)))
             driver = {
                 "name": "linkcheck",
                 "version": version,
@@ -69,7 +79,7 @@ class SarifFormat:
             opening = {"$schema": SCHEMA_URI, "version": "2.1.0"}
             stream.write(json.dumps(opening, indent=2)[:-2] + ",\n")
             stream.write('  "runs": [\n    {\n      "tool": {"driver": ')
-            stream.write(json.dumps(driver, ensure_ascii=False))
+            stream.write(json_text(driver))
             stream.write('},\n      "results": [')
             copy_spool(results, stream)
             stream.write("\n      ]" if count else "]")

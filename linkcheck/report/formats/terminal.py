@@ -4,6 +4,8 @@ One line per problem, ``path:line field reason url (detail)``, grouped by seed
 in report order; then a table of verdicts by kind and a line of totals, so the
 summary is what stays on screen.
 Colours only on a terminal, and never when ``NO_COLOR`` is set (rich obeys it).
+Text from seeds and servers is made inert (control characters shown escaped) and
+reaches rich only as :class:`~rich.text.Text`, never as markup.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from linkcheck.report.formats._common import location, offline_note, problems
+from linkcheck.report.formats._common import InertView, location, offline_note, problems
 from linkcheck.report.formats.interface import ReportView
 
 KINDS = ("page", "amp", "image")
@@ -38,6 +40,7 @@ class TerminalFormat:
 
     def render(self, report: ReportView, stream: IO[str]) -> None:
         console = console_for(stream)
+        report = InertView(report)
         header = report.header()
         by_kind: Counter[tuple[str, str]] = Counter()
         lines: list[Text] = []
@@ -52,13 +55,14 @@ class TerminalFormat:
             if lines:
                 console.print()
             console.print(_table(by_kind))
-            console.print(_totals(header))
+            console.print(Text(_totals(header)))
         note = offline_note(header)
         if note:
             console.print(Text(note, style="bold red"))
         stopped = (header.get("summary") or {}).get("stopped")
         if stopped:
-            console.print(Text(_STOPPED[stopped], style="bold yellow"))
+            message = _STOPPED.get(str(stopped), f"The run stopped early ({stopped}).")
+            console.print(Text(message, style="bold yellow"))
 
     def _seed_lines(self, seed: dict[str, Any], by_kind: Counter[tuple[str, str]]) -> list[Text]:
         for check in seed.get("checks") or ():
