@@ -161,7 +161,7 @@ def test_quiet_prints_only_problems_and_verbose_every_check(tmp_path: Path, site
 
 def test_config_file_settings_apply_and_the_command_line_wins(tmp_path: Path, site: Path) -> None:
     (tmp_path / "linkcheck.toml").write_text(
-        'paths = ["seeds"]\nallow_network = ["127.0.0.0/8"]\nexclude = ["/gone$"]\n'
+        'paths = ["seeds"]\nexclude = ["/gone$"]\n'
         'host_concurrency = 2\noutput = "from-config.json"\n',
         encoding="utf-8",
     )
@@ -170,9 +170,11 @@ def test_config_file_settings_apply_and_the_command_line_wins(tmp_path: Path, si
     shown = linkcheck("config", "--host-concurrency", "5", cwd=nested)
     assert shown.returncode == 0, shown.stderr
     assert f"# config file: {tmp_path / 'linkcheck.toml'}" in shown.stdout
-    assert "per_host_concurrency = 5" in shown.stdout
+    assert "host_concurrency = 5" in shown.stdout
     assert 'exclude = ["/gone$"]' in shown.stdout
-    result = linkcheck("check", "--size-tolerance", "40", cwd=nested)
+    result = linkcheck(
+        "check", "--size-tolerance", "40", "--allow-network", "127.0.0.0/8", cwd=nested
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads((tmp_path / "from-config.json").read_text(encoding="utf-8"))
     reasons = sorted(c["reason"] for s in report["seeds"] for c in s["checks"])
@@ -191,9 +193,9 @@ def test_pyproject_tool_table_is_read(tmp_path: Path, site: Path) -> None:
     ("text", "words"),
     [
         ("no_such_key = 1\n", "unknown key 'no_such_key'"),
-        ('host_concurrency = "many"\n', "invalid"),
-        ("insecure = 1\n", "insecure must be true or false"),
-        ("retries = [1, 2]\n", "retries must be a single value"),
+        ('host_concurrency = "many"\n', "host_concurrency: expected an integer, not 'many'"),
+        ("insecure = 1\n", "insecure: must be true or false"),
+        ("retries = [1, 2]\n", "retries: must be a single value"),
         ("this is not toml\n", "linkcheck.toml"),
     ],
 )
@@ -324,3 +326,258 @@ def test_pattern_chooses_which_files_in_a_folder_are_seeds(
     report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert [Path(seed["path"]).name for seed in report["seeds"]] == ["one.seed"]
     assert (server.count("/one"), server.count("/two")) == (1, 0)
+
+
+def test_config_output_is_a_config_file_that_check_accepts(tmp_path: Path, site: Path) -> None:
+    shown = linkcheck(
+        "config", "seeds", "--allow-network", "127.0.0.0/8", "--size-tolerance", "40",
+        "--exclude", "/gone$", "-o", "r.json", cwd=tmp_path,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    (tmp_path / "linkcheck.toml").write_text(shown.stdout, encoding="utf-8")
+    result = linkcheck("check", "--config", "linkcheck.toml", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert sorted(c["reason"] for s in report["seeds"] for c in s["checks"]) == [
+        "excluded", "ok", "ok", "ok",
+    ]  # fmt: skip
+
+
+def test_a_discovered_config_file_cannot_open_loopback(tmp_path: Path, site: Path) -> None:
+    """A linkcheck.toml someone added to the repository does not widen the address policy."""
+    (tmp_path / "linkcheck.toml").write_text(
+        'paths = ["seeds"]\nallow_network = ["127.0.0.0/8"]\n', encoding="utf-8"
+    )
+    found = linkcheck("check", "-o", "r.json", cwd=tmp_path)
+    assert found.returncode == 1
+    assert found.stderr.count("ignored allow_network") == 1
+    report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert {c["reason"] for s in report["seeds"] for c in s["checks"]} == {"unsafe_url"}
+    named = linkcheck("check", "--config", "linkcheck.toml", "-o", "r.json", cwd=tmp_path)
+    assert "ignored" not in named.stderr
+    report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert "unsafe_url" not in {c["reason"] for s in report["seeds"] for c in s["checks"]}
+
+
+# -- safe output paths ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def offline_seeds(tmp_path: Path) -> Path:
+    """A seed whose one URL is refused by the address policy: a run that sends nothing."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    write_seed(seeds, "a.txt", 'webUrl: "http://127.0.0.1:9/never"')
+    return seeds
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["-o", "seeds/a.txt"], "-o seeds/a.txt is an input (seeds/a.txt); refusing to write"),
+        (["-o", "link.json"], "-o link.json is an input"),
+        (["--format", "markdown:seeds/a.txt"], "--format markdown:seeds/a.txt is an input"),
+        (["-o", "seeds"], "-o seeds is a directory"),
+        (["-o", "fifo.json"], "-o fifo.json is not a regular file (a device, FIFO or socket)"),
+        (["-o", "/dev/null"], "-o /dev/null is not a regular file"),
+        (["--format", "csv:/dev/null"], "--format csv:/dev/null is not a regular file"),
+        (["-o", "seeds/a.txt/r.json"], "cannot write there"),
+        (["-o", "r.json", "--format", "json:r.json"], "json:r.json: -o r.json writes to the same"),
+        (["-o", "-", "--format", "markdown"], "both write to standard output"),
+    ],
+)
+def test_outputs_are_never_written_over_inputs_folders_or_special_files(
+    tmp_path: Path, offline_seeds: Path, argv: list[str], words: str
+) -> None:
+    seed = offline_seeds / "a.txt"
+    before = seed.read_bytes()
+    (tmp_path / "link.json").symlink_to(seed)
+    os.mkfifo(tmp_path / "fifo.json")
+    result = linkcheck("check", "seeds", *argv, cwd=tmp_path)
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("linkcheck: error: ")
+    assert words in line
+    assert seed.read_bytes() == before
+    assert (tmp_path / "fifo.json").is_fifo()
+    assert not (tmp_path / "linkcheck-report.json").exists()
+
+
+def test_dash_writes_the_json_report_to_standard_output(
+    tmp_path: Path, offline_seeds: Path
+) -> None:
+    result = linkcheck("check", "seeds", "-o", "-", cwd=tmp_path)
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    schema = Path(__file__).parents[1] / "linkcheck" / "report" / "schema"
+    jsonschema.validate(report, json.loads((schema / "report-v1.schema.json").read_text("utf-8")))
+    assert report["summary"]["failed"] == 1
+    assert "unsafe_url" in result.stderr, "the terminal summary moves to stderr"
+    assert not (tmp_path / "-").exists()
+    assert not (tmp_path / "linkcheck-report.json").exists()
+
+
+# -- linkcheck report ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def saved_once(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A real report of a run with one failed check, made once."""
+    folder = tmp_path_factory.mktemp("saved")
+    write_seed(folder, "a.txt", 'webUrl: "http://127.0.0.1:9/never"')
+    assert linkcheck("check", "a.txt", "-o", "r.json", cwd=folder).returncode == 1
+    data: dict[str, Any] = json.loads((folder / "r.json").read_text(encoding="utf-8"))
+    return data
+
+
+@pytest.fixture
+def saved(
+    tmp_path: Path,
+    saved_once: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> dict[str, Any]:
+    """That report as r.json in the current folder (a fresh copy each time)."""
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "r.json").write_text(json.dumps(saved_once), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    copy: dict[str, Any] = json.loads(json.dumps(saved_once))
+    return copy
+
+
+def in_process(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Run the command line in this process: (exit code, stdout, stderr)."""
+    from linkcheck.cli import main
+
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _broken(saved: dict[str, Any], change: str) -> bytes | str | Any:
+    data = json.loads(json.dumps(saved))
+    if change == "wrong version":
+        data["schema_version"] = 2
+    elif change == "seeds not a list":
+        data["seeds"] = {"path": "x"}
+    elif change == "check without verdict":
+        del data["seeds"][0]["checks"][0]["verdict"]
+    elif change == "unknown verdict":
+        data["seeds"][0]["checks"][0]["verdict"] = "fine"
+    elif change == "summary missing":
+        del data["summary"]
+    elif change == "negative count":
+        data["summary"]["failed"] = -1
+    elif change == "seed path not a string":
+        data["seeds"][0]["path"] = 7
+    return data
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ("not JSON", "not a linkcheck report: not JSON (Expecting value: line 1 column 1"),
+        ("empty", "not JSON"),
+        ("not UTF-8", "not a linkcheck report: not UTF-8"),
+        ("nested", "not a linkcheck report: JSON nested too deeply"),
+        ("a list", "not a linkcheck report of schema version 1: $: [1, 2] is not of type 'object'"),
+        ("wrong version", "not a linkcheck report of schema version 1 (it says 2)"),
+        ("seeds not a list", "$.seeds: {'path': 'x'} is not of type 'array'"),
+        ("check without verdict", "$.seeds[0].checks[0]: 'verdict' is a required property"),
+        ("unknown verdict", "$.seeds[0].checks[0].verdict: 'fine' is not one of"),
+        ("summary missing", "$: 'summary' is a required property"),
+        ("negative count", "$.summary.failed: -1 is less than the minimum of 0"),
+        ("seed path not a string", "$.seeds[0].path: 7 is not of type 'string'"),
+        ("a folder", "cannot read"),
+        ("missing", "cannot read missing.json: No such file or directory"),
+    ],
+)
+def test_a_malformed_report_is_a_one_line_usage_error(
+    tmp_path: Path,
+    saved: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+    change: str,
+    words: str,
+) -> None:
+    target = tmp_path / "bad.json"
+    if change == "not JSON":
+        target.write_text("this is not json", encoding="utf-8")
+    elif change == "empty":
+        target.write_bytes(b"")
+    elif change == "not UTF-8":
+        target.write_bytes(b'{"schema_version": 1, "tool": "\xff"}')
+    elif change == "nested":
+        target.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    elif change == "a list":
+        target.write_text("[1, 2]", encoding="utf-8")
+    elif change == "a folder":
+        target.mkdir()
+    elif change != "missing":
+        target.write_text(json.dumps(_broken(saved, change)), encoding="utf-8")
+    name = "missing.json" if change == "missing" else "bad.json"
+    code, out, err = in_process(capsys, "report", name, "--format", "markdown:out.md")
+    assert code == 2
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert words in err
+    assert out == ""
+    assert not (tmp_path / "out.md").exists()
+
+
+def _as_warning(saved: dict[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(json.dumps(saved))
+    check = data["seeds"][0]["checks"][0]
+    check.update(verdict="warning", reason="rate_limited")
+    data["summary"].update(failed=0, warning=1, reasons={"rate_limited": 1})
+    return data
+
+
+def test_report_exits_like_check_with_fail_on(
+    tmp_path: Path, saved: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "w.json").write_text(json.dumps(_as_warning(saved)), encoding="utf-8")
+    lenient = linkcheck("report", "w.json", cwd=tmp_path)
+    strict = in_process(capsys, "report", "w.json", "--fail-on", "warning")
+    failed = in_process(capsys, "report", "r.json")
+    assert (lenient.returncode, strict[0], failed[0]) == (0, 1, 1)
+    assert "rate_limited" in lenient.stdout
+    code, _, err = in_process(capsys, "report", "w.json", "--fail-on", "warnings")
+    assert code == 2
+    assert "argument --fail-on: expected one of failed, warning, not 'warnings'" in err
+
+
+def test_report_of_an_interrupted_run_exits_130(
+    tmp_path: Path, saved: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    saved["summary"]["stopped"] = "interrupted"
+    (tmp_path / "i.json").write_text(json.dumps(saved), encoding="utf-8")
+    assert linkcheck("report", "i.json", cwd=tmp_path).returncode == 130
+    saved["summary"]["stopped"] = "timeout"
+    (tmp_path / "t.json").write_text(json.dumps(saved), encoding="utf-8")
+    assert in_process(capsys, "report", "t.json")[0] == 1
+
+
+@pytest.mark.parametrize(
+    ("target", "words"),
+    [
+        ("r.json/x.md", "--format markdown:r.json/x.md: cannot write there: Not a directory"),
+        ("seeds", "--format markdown:seeds is a directory"),
+        ("r.json", "--format markdown:r.json is an input (r.json); refusing to write over it"),
+        ("/dev/null", "--format markdown:/dev/null is not a regular file"),
+    ],
+)
+def test_report_to_an_unwritable_output_is_a_usage_error(
+    tmp_path: Path,
+    saved: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+    target: str,
+    words: str,
+) -> None:
+    before = (tmp_path / "r.json").read_bytes()
+    code, _, err = in_process(capsys, "report", "r.json", "--format", f"markdown:{target}")
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert words in err
+    assert (tmp_path / "r.json").read_bytes() == before

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import io
+import logging
+import os
+import random
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import respx
+from PIL import Image
 
+from linkcheck.cli import main
 from linkcheck.engine import runner
 from linkcheck.engine.runner import check
 from linkcheck.model.config import Config
 from linkcheck.model.records import Outcome, Seed, Target
 from linkcheck.probes.images import ImageProber
-from tests.conftest import write_seed
+from tests.conftest import local_config, picture, write_seed
+from tests.server import Answer, LoopbackServer
 
 PAGE_AND_IMAGE = """
 webUrl: "https://news.test/a"
@@ -119,3 +126,85 @@ def test_an_exception_in_the_recheck_pass_still_gives_the_check_a_verdict(
     assert seed["checks"][0]["reason"] == "internal"
     assert "recheck broke" in seed["checks"][0]["message"]
     assert summary["checks"] == 1 and summary["failed"] == 1
+
+
+def test_a_fifo_among_the_seeds_is_skipped_with_a_note_and_the_run_goes_on(
+    tmp_path: Path, router: respx.MockRouter
+) -> None:
+    write_seed(tmp_path, "a.txt", 'webUrl: "https://news.test/a"')
+    os.mkfifo(tmp_path / "pipe.txt")
+    summary, seeds = _run(tmp_path, router)
+    assert [seed["path"] for seed in seeds] == [str(tmp_path / "a.txt")]
+    assert summary["skipped_files"] == 1
+    assert summary["notes"] == [
+        f"{tmp_path / 'pipe.txt'}: skipped, a FIFO (named pipe), not a regular file"
+    ]
+
+
+def test_the_recheck_pass_rereads_a_seed_whose_name_is_not_utf8(
+    tmp_path: Path, router: respx.MockRouter
+) -> None:
+    route = router.get("https://news.test/blip")
+    route.side_effect = [httpx.Response(503), httpx.Response(200)]
+    name = os.fsencode(tmp_path) + b"/caf\xe9.txt"
+    with open(name, "wb") as stream:
+        stream.write(b'---\nwebUrl: "https://news.test/blip"\n---\n')
+    config = Config(paths=(tmp_path,), output=tmp_path / "r.json", retries=0)
+    report = check(config, transport=httpx.MockTransport(router.async_handler))
+    try:
+        [seed] = list(report.seeds())
+    finally:
+        report.discard()
+    assert seed["path"].endswith("caf\\xe9.txt")
+    assert seed["errors"] == []
+    assert seed["checks"][0]["verdict"] == "ok"
+
+
+def test_images_whose_end_could_not_be_checked_are_counted_in_the_summary(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    noise = Image.frombytes("RGB", (300, 300), random.Random(7).randbytes(300 * 300 * 3))
+    buffer = io.BytesIO()
+    noise.save(buffer, "PNG")
+    assert len(buffer.getvalue()) > 64 * 1024
+    big = server.image("/big.png", buffer.getvalue(), "image/png", ranges=False)
+    small = server.image("/small.png", picture(30, 20, "PNG"), "image/png", ranges=False)
+    write_seed(
+        tmp_path,
+        "a.txt",
+        f'webUrl: "{small}"\nimages:\n  - url: "{big}"\n    width: 300\n    height: 300\n'
+        f'  - url: "{small}"\n    width: 30\n    height: 20\n',
+    )
+    server.add("/", Answer(200, b"<html></html>", {"Content-Type": "text/html"}))
+    report = check(local_config(tmp_path))
+    try:
+        seeds = list(report.seeds())
+        summary = report.summary.to_dict()
+    finally:
+        report.discard()
+    images = [c for c in seeds[0]["checks"] if c["kind"] == "image"]
+    assert [c["verdict"] for c in images] == ["ok", "ok"]
+    assert images[0]["image"]["integrity"] == "not_checked" and images[0]["image"]["notes"]
+    assert images[1]["image"]["integrity"] == "ok"
+    assert summary["images_end_not_checked"] == 1
+
+
+def test_verbose_runs_log_a_contained_failure_with_its_traceback_escaped(
+    tmp_path: Path,
+    server: LoopbackServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    write_seed(tmp_path, "a\x1b[2Jb.txt", f'webUrl: "{server.url("/")}"')
+    server.add("/", Answer(200, b"<html></html>", {"Content-Type": "text/html"}))
+
+    def broken(path: Path, config: Config) -> Seed:
+        raise KeyError("boom")
+
+    monkeypatch.setattr(runner, "read_seed", broken)
+    argv = ["check", str(tmp_path), "-o", str(tmp_path / "r.json"), "-v"]
+    assert main([*argv, "--allow-network", "127.0.0.0/8"]) == 1
+    err = capsys.readouterr().err
+    assert "linkcheck: DEBUG: reading" in err and "KeyError: 'boom'" in err
+    assert "Traceback" in err and "\x1b" not in err
+    logging.getLogger("linkcheck").handlers.clear()

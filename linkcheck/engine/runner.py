@@ -36,7 +36,7 @@ from linkcheck.model.reasons import Reason, Verdict
 
 FetchKey = tuple[bool, str]
 Entry = asyncio.Task[Outcome] | Outcome
-Window = asyncio.Queue[tuple[Seed, asyncio.Task[tuple[SeedResult, bool]]] | None]
+Window = asyncio.Queue[tuple[Path, asyncio.Task[tuple[SeedResult, bool]]] | None]
 
 log = logging.getLogger("linkcheck")
 
@@ -63,7 +63,7 @@ class Runner:
         self.images = ImageProber(self.fetcher, config)
         self.stopped: Reason | None = None
         self._fetches = _Outcomes()
-        self._held: list[tuple[int, str]] = []
+        self._held: list[tuple[int, Path]] = []
 
     def stop(self, reason: Reason) -> None:
         """End the run early: no new request starts and unfinished ones are abandoned."""
@@ -101,7 +101,7 @@ class Runner:
                 if self.stopped is not None:
                     break
                 seed = self._read(path)
-                await window.put((seed, asyncio.create_task(self._check_seed(seed))))
+                await window.put((path, asyncio.create_task(self._check_seed(seed))))
                 await asyncio.sleep(0)  # let the first fetches start while seeds are read
             await window.put(None)
             await writer
@@ -111,13 +111,13 @@ class Runner:
     async def _drain(self, window: Window, spool: Spool) -> None:
         index = 0
         while (entry := await window.get()) is not None:
-            seed, task = entry
+            path, task = entry
             result, transient = await task
             spool.add(result)
             if self.progress is not None:
                 self.progress.update(spool.summary)
             if transient:
-                self._held.append((index, seed.path))
+                self._held.append((index, path))
             index += 1
 
     async def _recheck_pass(self, spool: Spool) -> None:
@@ -138,7 +138,7 @@ class Runner:
         size = self.config.seed_window
         for start in range(0, len(self._held), size):
             batch = [
-                (index, self._read(Path(path))) for index, path in self._held[start : start + size]
+                (index, self._read(path)) for index, path in self._held[start : start + size]
             ]
             rechecked = await asyncio.gather(*(self._check_seed(seed) for _, seed in batch))
             if self.stopped is not None:
@@ -335,7 +335,8 @@ async def check_async(
     spool = Spool()
     try:
         runner = Runner(config, transport, progress)
-        await runner.run(find_seed_files(config.paths, config.patterns), spool)
+        files = find_seed_files(config.paths, config.patterns, on_skip=spool.summary.skip_file)
+        await runner.run(files, spool)
     except BaseException:
         spool.close()
         spool.discard()

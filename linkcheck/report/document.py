@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from linkcheck._version import __version__
-from linkcheck.model.reasons import Reason
-from linkcheck.model.records import Check, ImageFacts, Kind, SeedResult
+from linkcheck.model.reasons import Reason, Verdict
+from linkcheck.model.records import Check, ImageFacts, Integrity, Kind, SeedResult
 from linkcheck.report.formats.json import FORMAT as json_format
 
 #: Reasons of checks that sent no request, so they say nothing about a host.
@@ -28,6 +28,21 @@ _NOT_REQUESTED = frozenset({Reason.INVALID_URL, Reason.UNSAFE_URL, Reason.EXCLUD
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("schema") / "report-v1.schema.json"
+
+
+#: Notes kept in the report; a folder of 100,000 FIFOs must not make a 100,000-line report.
+MAX_NOTES = 100
+
+
+def _end_not_checked(check: Check) -> bool:
+    """Whether an image that passed still has an unchecked file end (a server ignoring Range)."""
+    facts = check.outcome.image if check.outcome is not None else None
+    return (
+        facts is not None
+        and check.verdict in (Verdict.OK, Verdict.WARNING)
+        and facts.integrity is Integrity.NOT_CHECKED
+        and bool(facts.notes)
+    )
 
 
 def _verdict_counts() -> dict[str, int]:
@@ -59,6 +74,9 @@ class Summary:
     no_host_resolved: bool = False
     stopped: str | None = None
     images: dict[str, Any] = field(default_factory=_image_counts)
+    images_end_not_checked: int = 0
+    skipped_files: int = 0
+    notes: list[str] = field(default_factory=list)
     hosts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def add(self, result: SeedResult, sign: int = 1) -> None:
@@ -71,6 +89,8 @@ class Summary:
             verdict = check.verdict.value
             setattr(self, verdict, getattr(self, verdict) + sign)
             if check.kind is Kind.IMAGE:
+                if _end_not_checked(check):
+                    self.images_end_not_checked += sign
                 is_cached = check.target.is_cached
                 cached = "unknown" if is_cached is None else str(is_cached).lower()
                 for counts in (self.images, self.images["by_is_cached"][cached]):
@@ -80,6 +100,14 @@ class Summary:
                 verdicts = self.host(check.requested_host)["verdicts"]
                 verdicts[verdict] = verdicts.get(verdict, 0) + sign
         self.reasons += Counter()  # drops reasons counted out to zero
+
+    def skip_file(self, path: str, why: str) -> None:
+        """Note a file that matched a seed pattern but was not read (a FIFO, a device...)."""
+        self.skipped_files += 1
+        if len(self.notes) < MAX_NOTES:
+            self.notes.append(f"{path}: skipped, {why}")
+        elif len(self.notes) == MAX_NOTES:
+            self.notes.append("more files were skipped; the count is in skipped_files")
 
     def host(self, name: str) -> dict[str, Any]:
         """The report entry of one host, made on first use."""
@@ -146,6 +174,7 @@ def image_block(check: Check) -> dict[str, Any] | None:
         "range_honoured": facts.range_honoured,
         "total_bytes": facts.total_bytes,
         "integrity": facts.integrity.value,
+        "notes": list(facts.notes),
     }
 
 
@@ -296,10 +325,27 @@ class SavedReport:
 
     @classmethod
     def load(cls, path: Path) -> SavedReport:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
-            raise ValueError(f"not a linkcheck report of schema version {SCHEMA_VERSION}")
-        return cls(data)
+        """Read and validate a report against the shipped schema before anything uses it.
+
+        Raises OSError when it cannot be read and ValueError, in one line naming the
+        first schema error, when it is not a linkcheck report of this schema version.
+        """
+        text = path.read_bytes()
+        try:
+            data = json.loads(text.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"not a linkcheck report: not UTF-8 ({exc.reason})") from None
+        except RecursionError:
+            raise ValueError("not a linkcheck report: JSON nested too deeply") from None
+        except ValueError as exc:
+            raise ValueError(f"not a linkcheck report: not JSON ({exc})") from None
+        return cls(validate_report(data))
+
+    @property
+    def stopped(self) -> str | None:
+        """Why the saved run stopped early (``interrupted``, ``timeout``), or None."""
+        stopped = self.data["summary"].get("stopped")
+        return stopped if isinstance(stopped, str) else None
 
     def header(self) -> dict[str, Any]:
         return {key: value for key, value in self.data.items() if key != "seeds"}
@@ -307,7 +353,58 @@ class SavedReport:
     def seeds(self) -> Iterator[dict[str, Any]]:
         yield from self.data.get("seeds") or ()
 
-    @property
-    def failing(self) -> bool:
-        summary = self.data.get("summary") or {}
-        return bool(summary.get("failed") or summary.get("invalid_seeds"))
+    def failing(self, fail_on: str = "failed") -> bool:
+        """Whether ``check`` exited non-zero for this run (:meth:`Summary.failing`)."""
+        summary = self.data["summary"]
+        warned = fail_on == "warning" and summary["warning"] > 0
+        return summary["failed"] > 0 or summary["invalid_seeds"] > 0 or warned
+
+
+def validate_report(data: object) -> dict[str, Any]:
+    """``data`` when it is a report of the shipped schema; else ValueError with the first error."""
+    if isinstance(data, dict) and data.get("schema_version") not in (None, SCHEMA_VERSION):
+        version = str(data["schema_version"])[:20]
+        raise ValueError(
+            f"not a linkcheck report of schema version {SCHEMA_VERSION} (it says {version})"
+        )
+    import jsonschema  # imported here: only ``linkcheck report`` needs it
+
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    schema = _inline_refs(schema, schema.get("$defs", {}), ())
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    try:
+        if validator.is_valid(data):  # the fast path; errors are gathered only when needed
+            assert isinstance(data, dict)
+            return data
+        error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    except RecursionError:
+        raise ValueError("not a linkcheck report: nested too deeply") from None
+    if error is not None:
+        message = " ".join(error.message.split())
+        if len(message) > 160:
+            message = message[:157] + "..."
+        raise ValueError(
+            f"not a linkcheck report of schema version {SCHEMA_VERSION}: "
+            f"{error.json_path}: {message}"
+        )
+    assert isinstance(data, dict)
+    return data
+
+
+def _inline_refs(node: Any, defs: dict[str, Any], inside: tuple[str, ...]) -> Any:
+    """The schema with each bare ``$ref`` to ``#/$defs/NAME`` replaced by its target.
+
+    The validator then resolves no reference per node, which makes validating a
+    100,000-seed report about a third faster; recursive definitions stay references.
+    """
+    if isinstance(node, list):
+        return [_inline_refs(item, defs, inside) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if len(node) == 1 and isinstance(ref, str) and ref.startswith("#/$defs/"):
+        name = ref.removeprefix("#/$defs/")
+        if name in defs and name not in inside:
+            return _inline_refs(defs[name], defs, (*inside, name))
+        return node
+    return {key: _inline_refs(value, defs, inside) for key, value in node.items()}

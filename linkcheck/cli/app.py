@@ -1,0 +1,243 @@
+"""The three commands: ``check``, ``report`` and ``config``; exit codes are decided here."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from linkcheck.cli.configfile import (
+    FileSettings,
+    UsageError,
+    find_config_file,
+    load_config_file,
+)
+from linkcheck.cli.options import (
+    CONFIG_FIELDS,
+    PRESENTATION,
+    PRESENTATION_FIELDS,
+    ROWS,
+    STDOUT,
+    Presentation,
+    build_parser,
+    given,
+)
+from linkcheck.cli.outputs import (
+    output_target,
+    output_targets,
+    refuse_unsafe_outputs,
+    write_outputs,
+)
+from linkcheck.engine.runner import check
+from linkcheck.model.config import SETTINGS, Config, FailOn
+from linkcheck.model.settings import SettingError, to_toml
+from linkcheck.report.document import SavedReport
+from linkcheck.report.formats import get_format
+from linkcheck.report.formats._common import inert
+from linkcheck.report.progress import LineProgress, LiveProgress
+from linkcheck.seeds.reader import find_seed_files
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+@dataclass(frozen=True)
+class Effective:
+    """The settings in effect for ``check`` and ``config``, and where they came from."""
+
+    config: Config
+    presentation: Presentation
+    file: Path | None = None
+    ignored: tuple[str, ...] = ()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "report":
+            return _report(args)
+        effective = resolve(args)
+        if args.command == "config":
+            sys.stdout.write(describe(effective))
+            return EXIT_OK
+        return _check(effective)
+    except UsageError as exc:
+        sys.stderr.write(f"linkcheck: error: {_one_line(str(exc))}\n")
+        return EXIT_USAGE
+
+
+def resolve(args: argparse.Namespace) -> Effective:
+    """The command line over the config file over the defaults, checked."""
+    cli = given(args)
+    if not cli.get("paths"):
+        cli.pop("paths", None)
+    missing = [str(path) for path in cli.get("paths", ()) if not path.exists()]
+    if missing:
+        raise UsageError(f"PATH {', '.join(missing)}: no such file or folder")
+    named: Path | None = getattr(args, "config", None)
+    file: FileSettings | None = None
+    if named is not None:
+        file = load_config_file(named, named=True)
+    else:
+        found = find_config_file(Path.cwd())
+        if found is not None:  # relative names from it stay relative, as seed paths in reports
+            folder = Path(os.path.relpath(found.parent))
+            file = load_config_file(found, named=False, folder=folder)
+    values = dict(file.values) if file else {}
+    if {"quiet", "verbose"} & cli.keys():
+        values.pop("quiet", None)
+        values.pop("verbose", None)
+    values.update(cli)
+    if file and file.ignored:
+        sys.stderr.write(
+            f"linkcheck: warning: {_one_line(str(file.path))}: ignored {', '.join(file.ignored)}: "
+            "settings that widen what is reached or sent are read only from a file named with "
+            "--config\n"
+        )
+    return Effective(*_build(values), file.path if file else None, file.ignored if file else ())
+
+
+def _build(values: dict[str, Any]) -> tuple[Config, Presentation]:
+    settings = {name: value for name, value in values.items() if name in CONFIG_FIELDS}
+    paths = settings.get("paths")
+    if not paths:
+        raise UsageError("no PATH given (on the command line or as 'paths' in a config file)")
+    if settings.get("http2") and importlib.util.find_spec("h2") is None:
+        raise UsageError("--http2 needs the h2 package: pip install 'linkcheck[http2]'")
+    unset = [rule.env for rule in settings.get("headers", ()) if rule.env not in os.environ]
+    if unset:
+        raise UsageError(f"--header needs environment variable {', '.join(unset)}")
+    timeout = settings.get("request_timeout", Config.request_timeout)
+    settings.setdefault("connect_timeout", min(Config.connect_timeout, timeout))
+    settings.setdefault("read_timeout", min(Config.read_timeout, timeout))
+    shown = {name: value for name, value in values.items() if name in PRESENTATION_FIELDS}
+    try:
+        return Config(**settings), Presentation(**shown)
+    except SettingError as exc:
+        key = next((row.key for row in ROWS if row.name == exc.setting), exc.setting)
+        raise UsageError(f"{key}: {exc.problem}") from None
+
+
+def describe(effective: Effective) -> str:
+    """The effective settings as a config file (valid TOML), for ``linkcheck config``.
+
+    Keys are the config-file keys, so ``linkcheck config > linkcheck.toml`` gives a
+    file that ``--config linkcheck.toml`` reads back to the same settings. Relative
+    file names are as given, that is relative to the current folder.
+    """
+    lines = [
+        "# linkcheck config: the settings in effect, as a config file holds them",
+        f"# config file: {effective.file or 'none'}",
+    ]
+    if effective.ignored:
+        ignored = ", ".join(effective.ignored)
+        lines.append(f"# ignored from that file, as it was not named with --config: {ignored}")
+    groups: dict[str, list[str]] = {}
+    for row in ROWS:
+        source = effective.presentation if row in PRESENTATION else effective.config
+        groups.setdefault(row.group, []).extend(to_toml([row], source))
+    for group, shown in groups.items():
+        lines += [f"\n# {group}", *shown]
+    return "\n".join(lines) + "\n"
+
+
+def _check(effective: Effective) -> int:
+    config, shown = effective.config, effective.presentation
+    total = sum(1 for _ in find_seed_files(config.paths, config.patterns))
+    if total == 0:
+        raise UsageError("no seed files found (patterns: " + " ".join(config.patterns) + ")")
+    json_to_stdout = config.output == STDOUT
+    if json_to_stdout and any(output.path is None for output in shown.formats):
+        raise UsageError("-o - and --format without a PATH both write to standard output")
+
+    def inputs() -> Iterator[Path]:
+        yield from find_seed_files(config.paths, config.patterns)
+        if effective.file is not None:
+            yield effective.file
+
+    refuse_unsafe_outputs([output_target(config.output), *output_targets(shown.formats)], inputs)
+    _log_to_stderr(shown.verbosity)
+    with _progress(total, shown.verbosity) as progress:
+        report = check(config, progress=progress)
+    try:
+        if json_to_stdout:
+            get_format("json").render(report, sys.stdout)
+            sys.stdout.write("\n")
+        else:
+            report.save(config.output)
+        write_outputs(report, shown.formats, shown.verbosity, stdout_taken=json_to_stdout)
+        if shown.verbosity >= 0 and not json_to_stdout:
+            print(f"Report written to {_one_line(str(config.output))}", file=sys.stderr)
+    except OSError as exc:
+        raise UsageError(f"cannot write the report: {exc}") from None
+    finally:
+        report.discard()
+    return _exit_code(report.summary.stopped, report.summary.failing(config.fail_on))
+
+
+def _report(args: argparse.Namespace) -> int:
+    """Render a saved report; exit as ``check`` did for that run."""
+    path: Path = args.report
+    options = given(args, exclude=("report", "fail_on"))
+    try:
+        shown = Presentation(**options)
+    except SettingError as exc:
+        raise UsageError(str(exc)) from None
+    fail_on: FailOn = getattr(args, "fail_on", FailOn.FAILED)
+    try:
+        saved = SavedReport.load(path)
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+    refuse_unsafe_outputs(output_targets(shown.formats), lambda: [path])
+    try:
+        write_outputs(saved, shown.formats, shown.verbosity)
+    except OSError as exc:
+        raise UsageError(f"cannot write an output: {exc}") from None
+    return _exit_code(saved.stopped, saved.failing(fail_on))
+
+
+def _exit_code(stopped: str | None, failing: bool) -> int:
+    if stopped == "interrupted":
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED if failing else EXIT_OK
+
+
+def _progress(total: int, verbosity: int) -> LiveProgress | LineProgress:
+    if verbosity >= 0 and sys.stderr.isatty():
+        return LiveProgress(total, sys.stderr)
+    return LineProgress(total, sys.stderr, interval=10.0 if verbosity >= 0 else float("inf"))
+
+
+def _one_line(text: str) -> str:
+    """A message on one line, control characters (and CI log commands) shown escaped."""
+    return inert(" ".join(text.splitlines()))
+
+
+class _InertFormatter(logging.Formatter):
+    """Debug lines name seed paths and URLs: each line of them is escaped for the terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return "\n".join(inert(line) for line in super().format(record).splitlines())
+
+
+def _log_to_stderr(verbosity: int) -> None:
+    """At -v, what the run logged (contained failures with their tracebacks) goes to stderr."""
+    if verbosity <= 0:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_InertFormatter("linkcheck: %(levelname)s: %(message)s"))
+    logger = logging.getLogger("linkcheck")
+    for old in [h for h in logger.handlers if isinstance(h.formatter, _InertFormatter)]:
+        logger.removeHandler(old)  # main() called again in one process (tests, a library)
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+
+
+__all__ = ["SETTINGS", "Effective", "describe", "main", "resolve"]
