@@ -24,7 +24,7 @@ from linkcheck.report.document import Report
 from tests import hostile
 from tests.conftest import local_config, write_seed
 from tests.hostile import HostileServer
-from tests.server import LoopbackServer
+from tests.server import Answer, LoopbackServer
 
 FAST: dict[str, Any] = {
     "request_timeout": 1.0,
@@ -367,3 +367,155 @@ def test_the_read_timeout_ends_a_silent_body_before_the_request_deadline(
                request_timeout=10.0)  # fmt: skip
     assert (page["verdict"], page["reason"]) == ("failed", "timeout")
     assert time.monotonic() - started < 3
+
+
+def test_a_429_over_the_retry_after_cap_ends_that_url_only_and_pauses_the_host_at_most_the_cap(
+    tmp_path: Path, web: HostileServer
+) -> None:
+    """A Retry-After of an hour neither stalls the host's queue nor colours its other verdicts."""
+    busy = web.route("/busy", hostile.status(429, {"Retry-After": "3600"}))
+    fine = [web.route(f"/fine/{n}", hostile.ok()) for n in range(3)]
+    broken = web.route("/broken", hostile.status(500))
+    reset = web.route("/reset", hostile.reset())
+    hanging = web.route("/hanging", hostile.hang())
+    started = time.monotonic()
+    checks, report = run_pages(
+        tmp_path,
+        [busy, *fine, broken, reset, hanging],
+        per_host_concurrency=1,
+        retry_after_cap=1.0,
+        retries=1,
+    )
+    elapsed = time.monotonic() - started
+    assert [(c["verdict"], c["reason"]) for c in checks] == [
+        ("warning", "rate_limited"),
+        ("ok", "ok"),
+        ("ok", "ok"),
+        ("ok", "ok"),
+        ("failed", "http_status"),
+        ("failed", "connect"),
+        ("failed", "timeout"),
+    ]
+    assert "3600" in checks[0]["message"]
+    assert web.hits("/busy") == 1, "over the cap: no retry"
+    assert elapsed < 12, "the host waited at most the cap, not the hour"
+    assert not report.summary.passed
+
+
+def test_a_503_fails_the_same_whether_its_retry_after_is_under_or_over_the_cap(
+    tmp_path: Path, web: HostileServer
+) -> None:
+    under = web.route("/under", hostile.status(503, {"Retry-After": "1"}))
+    over = web.route("/over", hostile.status(503, {"Retry-After": "3"}))
+    started = time.monotonic()
+    checks, _ = run_pages(tmp_path, [under, over], retries=1, retry_after_cap=2.0)
+    assert [(c["verdict"], c["reason"], c["http_status"]) for c in checks] == [
+        ("failed", "http_status", 503),
+        ("failed", "http_status", 503),
+    ]
+    assert (web.hits("/under"), web.hits("/over")) == (2, 1)
+    assert time.monotonic() - started < 8
+
+
+def test_a_retry_after_in_superscript_digits_is_ignored_and_the_retry_succeeds(
+    tmp_path: Path, web: HostileServer
+) -> None:
+    url = web.route(
+        "/sup", hostile.sequence(hostile.status(429, {"Retry-After": "\u00b2"}), hostile.ok())
+    )
+    page = one(tmp_path, url, retries=1)
+    assert (page["verdict"], page["reason"]) == ("ok", "ok")
+    assert web.hits("/sup") == 2
+
+
+def test_the_request_deadline_covers_the_whole_redirect_chain(
+    tmp_path: Path, web: HostileServer
+) -> None:
+    hops = 8
+    for n in range(hops):
+        web.route(f"/hop/{n}", hostile.slow_headers(0.4, hostile.redirect(f"/hop/{n + 1}")))
+    web.route(f"/hop/{hops}", hostile.ok())
+    started = time.monotonic()
+    page = one(tmp_path, web.url("/hop/0"), request_timeout=1.0, read_timeout=1.0)
+    assert (page["verdict"], page["reason"]) == ("failed", "timeout")
+    assert "redirect" in page["message"]
+    assert time.monotonic() - started < 2.5
+    assert web.hits(f"/hop/{hops}") == 0
+
+
+def test_a_redirect_chain_within_the_deadline_is_ok(tmp_path: Path, web: HostileServer) -> None:
+    for n in range(3):
+        web.route(f"/quick/{n}", hostile.slow_headers(0.1, hostile.redirect(f"/quick/{n + 1}")))
+    web.route("/quick/3", hostile.ok())
+    page = one(tmp_path, web.url("/quick/0"), request_timeout=1.0)
+    assert (page["verdict"], len(page["redirects"])) == ("ok", 3)
+
+
+def test_a_redirect_to_an_undecodable_punycode_host_is_invalid_url_without_a_lookup(
+    tmp_path: Path, web: HostileServer
+) -> None:
+    url = web.route("/to-bad-idn", hostile.redirect("http://xn--a.invalid/"))
+    page = one(tmp_path, url)
+    assert (page["verdict"], page["reason"]) == ("failed", "invalid_url")
+    assert "xn--a" in page["message"]
+
+
+def test_netrc_credentials_are_never_sent(
+    tmp_path: Path, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    netrc = home / ".netrc"
+    netrc.write_text(f"machine {server.host} login seed-user password s3cret\n", encoding="utf-8")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("NETRC", raising=False)
+    url = server.page("/private")
+    (tmp_path / "seeds").mkdir()
+    page = one(tmp_path / "seeds", url)
+    assert page["verdict"] == "ok"
+    [hit] = [hit for hit in server.hits if hit.path == "/private"]
+    assert "authorization" not in {name.lower() for name in hit.headers}
+
+
+@pytest.mark.parametrize("trust_env", [True, False])
+def test_http_proxy_from_the_environment_is_used_unless_no_env_proxy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trust_env: bool
+) -> None:
+    """The proxy (a loopback server that records the absolute-form request) is read once."""
+    origin = Listener()  # where a direct request would go: it answers nothing
+    proxy = LoopbackServer().start()
+    try:
+        target = f"http://127.0.0.1:{origin.port}/via-proxy"
+        proxy.add(target, Answer(200, b"proxied", {"Content-Type": "text/plain"}))
+        for name in ("NO_PROXY", "no_proxy", "http_proxy", "REQUEST_METHOD"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", proxy.url(""))
+        page = one(tmp_path, target, trust_env=trust_env)
+    finally:
+        proxy.stop()
+        origin.close()
+    if trust_env:
+        assert (page["verdict"], page["http_status"]) == ("ok", 200)
+        assert [hit.path for hit in proxy.hits] == [target]
+        assert origin.accepted == 0
+    else:
+        assert page["verdict"] == "failed"
+        assert proxy.hits == []
+        assert origin.accepted >= 1
+
+
+def test_no_proxy_from_the_environment_bypasses_the_proxy(
+    tmp_path: Path, web: HostileServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy = LoopbackServer().start()
+    try:
+        monkeypatch.setenv("http_proxy", proxy.url(""))
+        monkeypatch.setenv("no_proxy", "localhost,127.0.0.1")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        page = one(tmp_path, web.route("/direct", hostile.ok()))
+    finally:
+        proxy.stop()
+    assert page["verdict"] == "ok"
+    assert proxy.hits == []
+    assert web.hits("/direct") == 1

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,7 +15,12 @@ import respx
 
 from linkcheck.engine.runner import check
 from linkcheck.model.config import Config, parse_accept, parse_header_rule, parse_remap
+from linkcheck.model.reasons import Reason
+from linkcheck.model.records import Outcome
+from linkcheck.net.fetch import Fetcher
+from linkcheck.net.headers import content_length, content_range
 from linkcheck.net.retry import retry_after
+from linkcheck.net.transports import EnvProxies
 from linkcheck.report.document import Report
 from tests.conftest import write_seed
 
@@ -273,3 +281,190 @@ def test_the_recheck_pass_tries_each_transient_failure_once_more(
     assert (page["verdict"], page["http_status"]) == ("failed", 503)
     assert router.calls.call_count == 3 + 1, "three tries in the main pass, one in the recheck"
     assert report.summary.requests == 4
+
+
+@pytest.mark.parametrize("value", ["²", "١٢", "1" * 40, "12abc", "\u30001"])
+def test_a_retry_after_that_is_not_plain_ascii_digits_is_ignored(value: str) -> None:
+    assert retry_after(value) is None
+
+
+def test_content_length_and_content_range_are_read_as_bounded_ascii_numbers() -> None:
+    assert [content_length(v) for v in (" 42 ", "²", "1" * 19, "-1", "", None)] == [
+        42,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ]
+    assert content_range("bytes 0-99/1000") == (0, 99, 1000)
+    assert content_range("bytes 0-99/*") == (0, 99, None)
+    for bad in ("bytes 0-99/" + "9" * 5000, "bytes ²-3/4", "bytes 5-3/9", "bytes 0-9/9", "0-9/10"):
+        assert content_range(bad) is None
+
+
+def test_a_retry_after_of_superscript_digits_is_a_warning_not_a_crash(
+    tmp_path: Path, router: respx.MockRouter
+) -> None:
+    router.get("https://a.test/").respond(429, headers=[(b"Retry-After", "²".encode())])
+    router.get("https://b.test/").respond(200)
+    checks, _ = run(
+        tmp_path, router, 'webUrl: "https://a.test/"\nampWebUrl: "https://b.test/"', recheck=False
+    )
+    assert [(c["verdict"], c["reason"]) for c in checks] == [
+        ("warning", "rate_limited"),
+        ("ok", "ok"),
+    ]
+
+
+@pytest.mark.parametrize("wait", ["0", "3600"])
+def test_a_503_fails_as_http_status_whatever_its_retry_after(
+    tmp_path: Path, router: respx.MockRouter, wait: str
+) -> None:
+    router.get("https://a.test/").respond(503, headers={"Retry-After": wait})
+    [page], _ = run(tmp_path, router, 'webUrl: "https://a.test/"', retry_after_cap=5, recheck=False)
+    assert (page["verdict"], page["reason"], page["http_status"]) == ("failed", "http_status", 503)
+    assert router.calls.call_count == (3 if wait == "0" else 1), "over the cap ends the URL at once"
+
+
+def test_an_unexpected_error_in_one_fetch_fails_that_url_and_the_run_goes_on(
+    tmp_path: Path, router: respx.MockRouter
+) -> None:
+    router.get("https://a.test/").mock(side_effect=RuntimeError("boom\nsecond line"))
+    router.get("https://b.test/").respond(200)
+    checks, report = run(
+        tmp_path, router, 'webUrl: "https://a.test/"\nampWebUrl: "https://b.test/"'
+    )
+    assert [(c["verdict"], c["reason"]) for c in checks] == [
+        ("failed", "internal"),
+        ("ok", "ok"),
+    ]
+    assert checks[0]["message"] == "internal error: RuntimeError: boom second line"
+    assert not report.summary.passed
+
+
+def _fetch_once(
+    handler: Callable[[httpx.Request], httpx.Response],
+    read: Callable[[httpx.Response, int], Awaitable[object]],
+) -> Outcome:
+    async def go() -> Outcome:
+        transport = httpx.MockTransport(handler)
+        fetcher = Fetcher(Config(retry_backoff=0.01), transport=transport)
+        try:
+            return (await fetcher.fetch("https://a.test/", read, 1000)).outcome()
+        finally:
+            await fetcher.aclose()
+
+    return asyncio.run(go())
+
+
+def test_an_unexpected_error_is_logged_once_with_its_traceback_at_debug_level(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def broken_reader(response: httpx.Response, limit: int) -> object:
+        raise KeyError("surprise")
+
+    with caplog.at_level(logging.DEBUG, logger="linkcheck"):
+        outcome = _fetch_once(lambda request: httpx.Response(200), broken_reader)
+    assert (outcome.error, outcome.message) == (
+        Reason.INTERNAL,
+        "internal error: KeyError: 'surprise'",
+    )
+    logged = [record for record in caplog.records if record.exc_info]
+    assert len(logged) == 1
+    assert logged[0].levelno == logging.DEBUG and "https://a.test/" in logged[0].getMessage()
+
+
+def test_cancelling_a_fetch_is_not_turned_into_a_verdict() -> None:
+    async def cancelled_reader(response: httpx.Response, limit: int) -> object:
+        raise asyncio.CancelledError
+
+    with pytest.raises(asyncio.CancelledError):
+        _fetch_once(lambda request: httpx.Response(200), cancelled_reader)
+
+
+def test_a_redirect_to_an_emoji_domain_in_punycode_is_followed(
+    tmp_path: Path, router: respx.MockRouter
+) -> None:
+    """xn--i-7iq.ws is not valid IDNA 2008 (httpx cannot decode it) but browsers reach it."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.raw_host == b"a.test":
+            return httpx.Response(302, headers={"Location": "https://xn--i-7iq.ws/"})
+        assert request.headers["Host"] == "xn--i-7iq.ws"
+        return httpx.Response(200)
+
+    router.route().mock(side_effect=answer)
+    [page], _ = run(tmp_path, router, 'webUrl: "https://a.test/"')
+    assert (page["verdict"], page["final_url"]) == ("ok", "https://xn--i-7iq.ws/")
+    assert router.calls.call_count == 2
+
+
+@pytest.mark.parametrize("host", ["xn--a.com", "xn--ab.example", "www.xn--0.test"])
+def test_a_redirect_to_a_punycode_name_that_decodes_to_nothing_valid_is_invalid_url(
+    tmp_path: Path, router: respx.MockRouter, host: str
+) -> None:
+    router.get("https://a.test/").respond(302, headers={"Location": f"http://{host}/"})
+    anywhere_else = router.route(host=host).respond(200)
+    [page], _ = run(tmp_path, router, 'webUrl: "https://a.test/"')
+    assert (page["verdict"], page["reason"]) == ("failed", "invalid_url")
+    assert host.split(".")[-2] in page["message"] or "xn--" in page["message"]
+    assert not anywhere_else.called
+
+
+def test_an_overlong_location_is_invalid_url_and_not_followed(
+    tmp_path: Path, router: respx.MockRouter
+) -> None:
+    location = "https://b.test/" + "a" * 20_000
+    router.get("https://a.test/").respond(302, headers={"Location": location})
+    followed = router.route(host="b.test").respond(200)
+    [page], _ = run(tmp_path, router, 'webUrl: "https://a.test/"')
+    assert (page["verdict"], page["reason"]) == ("failed", "invalid_url")
+    assert "20015 characters" in page["message"]
+    assert len(page["message"]) < 300
+    assert not followed.called
+
+
+@pytest.mark.parametrize("location", ["https://b.test/\x1b[2Jx", "https://b.test/a\x00b", "\x7f/x"])
+def test_a_location_with_control_characters_is_invalid_url_shown_escaped(
+    tmp_path: Path, router: respx.MockRouter, location: str
+) -> None:
+    router.get("https://a.test/").respond(302, headers={"Location": location})
+    followed = router.route(host="b.test").respond(200)
+    [page], _ = run(tmp_path, router, 'webUrl: "https://a.test/"')
+    assert (page["verdict"], page["reason"]) == ("failed", "invalid_url")
+    assert not any(ord(c) < 0x20 or ord(c) == 0x7F for c in page["message"])
+    assert not followed.called
+
+
+@pytest.mark.parametrize(
+    ("url", "proxied"),
+    [
+        ("http://news.test/a", True),
+        ("http://cdn.corp.test/a", False),
+        ("http://corp.test/a", False),
+        ("http://notcorp.test/a", True),
+        ("http://10.0.0.1:8080/a", False),
+        ("http://10.0.0.1/a", True),
+        ("http://[::1]/a", False),
+        ("https://news.test/a", False),
+    ],
+)
+def test_no_proxy_exempts_hosts_the_way_urllib_reads_it(url: str, proxied: bool) -> None:
+    proxies = EnvProxies({"http": "http://proxy.test:3128"}, ".corp.test, 10.0.0.1:8080,[::1]")
+    assert (proxies.for_url(httpx.URL(url)) is not None) is proxied
+
+
+def test_proxy_settings_are_read_from_the_environment_without_showing_credentials(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("http_proxy", "user:pw-secret@proxy.test:3128")
+    monkeypatch.setenv("https_proxy", "socks5://user:pw-secret@proxy.test:1080")
+    monkeypatch.setenv("no_proxy", "*")
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "REQUEST_METHOD"):
+        monkeypatch.delenv(name, raising=False)
+    proxies = EnvProxies.from_environment()
+    assert proxies.proxies == {"http": "http://user:pw-secret@proxy.test:3128"}
+    assert proxies.for_url(httpx.URL("http://news.test/")) is None, "no_proxy=* exempts all"
+    assert "https_proxy" in caplog.text
+    assert "pw-secret" not in caplog.text + repr(proxies)

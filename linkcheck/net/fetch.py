@@ -11,8 +11,10 @@ without a network.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import random
+import re
 import socket
 import ssl
 import sys
@@ -23,6 +25,7 @@ from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from typing import Generic, TypeVar, cast
+from urllib.parse import urljoin
 
 import aiohttp
 import httpx
@@ -30,9 +33,10 @@ import httpx
 from linkcheck.model.config import Config
 from linkcheck.model.reasons import Reason
 from linkcheck.model.records import Hop, ImageFacts, Outcome, host_name, is_transient
+from linkcheck.net import headers as header_values
 from linkcheck.net.challenges import ERROR_BODY_BYTES, bot_challenge
 from linkcheck.net.hosts import Host, HostPool
-from linkcheck.net.retry import RetryPolicy, retry_after
+from linkcheck.net.retry import RETRY_STATUSES, RetryPolicy
 from linkcheck.net.safety import AddressPolicy, PolicyTransport, find_unsafe
 from linkcheck.net.transports import make_transport
 from linkcheck.net.urls import BadUrl, normalize
@@ -41,9 +45,17 @@ T = TypeVar("T")
 BodyReader = Callable[[httpx.Response, int], Awaitable[T]]
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+#: ASCII a punycode label may decode to besides its non-ASCII letters (no URL delimiters).
+_LABEL_ASCII = re.compile(r"[a-z0-9_-]*")
 #: One fixed Accept header for images, like a browser's, so servers pick the same variant.
 IMAGE_ACCEPT = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
 _CHUNK = 16 * 1024
+#: Content types up to this length are interned (few distinct values, many answers).
+_INTERN_CHARS = 100
+#: The longest message kept from an unexpected exception.
+_INTERNAL_MESSAGE_CHARS = 300
+
+log = logging.getLogger("linkcheck")
 
 
 @dataclass(slots=True)
@@ -147,20 +159,29 @@ class Fetcher:
     ) -> Fetched[T]:
         """GET ``url`` (HEAD first with ``--method head``), then let ``read`` take the body.
 
-        Failures are returned, never raised. ``identity`` asks for an unencoded
-        body (images are judged from their raw bytes); ``headers`` are added to
-        every request (a Range, say).
+        Failures are returned, never raised: this is the boundary of one URL's
+        fetch, so an unexpected exception (a bug, or a server answer nobody
+        foresaw) becomes reason ``internal`` for this URL alone, logged once
+        with its traceback at debug level. Only cancellation propagates.
+        ``identity`` asks for an unencoded body (images are judged from their
+        raw bytes); ``headers`` are added to every request (a Range, say).
         """
         started = time.perf_counter()
         self.counters.network_fetches += 1
         result: Fetched[T] = Fetched(url)
         get = _Ask("GET", read, min(limit, self.config.max_response_bytes), identity, headers)
-        if self.config.method == "head" and not identity:
-            await self._chain(url, replace(get, method="HEAD"), result)
-            if result.error is None and result.status is not None and 200 <= result.status < 300:
-                return self._finish(result, started)
-            result = Fetched(url, requests=result.requests, retries=result.retries)
-        await self._chain(url, get, result)
+        try:
+            if self.config.method == "head" and not identity:
+                await self._chain(url, replace(get, method="HEAD"), result)
+                status = result.status
+                if result.error is None and status is not None and 200 <= status < 300:
+                    return self._finish(result, started)
+                result = Fetched(url, requests=result.requests, retries=result.retries)
+            await self._chain(url, get, result)
+        except Exception as exc:  # the boundary: anything else is this URL's verdict
+            log.debug("internal error while fetching %s", url, exc_info=exc)
+            result.status, result.body, result.retry_after = None, None, None
+            result.error, result.message = Reason.INTERNAL, internal_message(exc)
         return self._finish(result, started)
 
     def _finish(self, result: Fetched[T], started: float) -> Fetched[T]:
@@ -171,10 +192,12 @@ class Fetcher:
         return result
 
     async def _chain(self, url: str, ask: _Ask[T], result: Fetched[T]) -> None:
+        """Follow redirects hop by hop, all of them within one request deadline."""
         seen = {url}
         current = url
+        deadline = _Deadline(self.config.request_timeout, self.retries)
         while True:
-            location = await self._exchange(current, ask, result)
+            location = await self._exchange(current, ask, result, deadline)
             if location is None or result.error is not None:
                 return
             result.redirects += (Hop(current, result.status or 0),)
@@ -184,11 +207,15 @@ class Fetcher:
             result.status = None
 
     def _next_hop(self, current: str, location: str, seen: set[str], result: Fetched[T]) -> str:
+        """The URL a Location leads to, normalised as a seed URL is; errors go to ``result``."""
         try:
-            target = normalize(str(httpx.URL(current).join(location)))
-        except (BadUrl, httpx.InvalidURL) as exc:
+            target = normalize(urljoin(current, header_values.location(location)))
+        except header_values.BadHeader as exc:
+            result.error, result.message = Reason.INVALID_URL, str(exc)
+            return current
+        except (BadUrl, httpx.InvalidURL, ValueError) as exc:  # IDNA errors are ValueErrors
             result.error = Reason.UNSAFE_URL if _is_other_scheme(location) else Reason.INVALID_URL
-            result.message = f"redirect to {location!r}: {exc}"
+            result.message = f"redirect to {header_values.shown(location)}: {_text(exc)}"
             return current
         if target in seen:
             result.error = Reason.REDIRECT_LOOP
@@ -199,59 +226,71 @@ class Fetcher:
         seen.add(target)
         return target
 
-    async def _exchange(self, url: str, ask: _Ask[T], result: Fetched[T]) -> str | None:
-        """One hop with its retries; returns the Location of a redirect, else None."""
+    async def _exchange(
+        self, url: str, ask: _Ask[T], result: Fetched[T], deadline: _Deadline
+    ) -> str | None:
+        """One hop with its retries; returns the Location of a redirect, else None.
+
+        Only this URL's own answers decide its outcome: a pause another URL's
+        Retry-After put on the host only delays this one (by at most the cap).
+        """
         host = self.hosts.get(host_name(url))
         for attempt in range(self.retries + 1):
-            refusal = self._too_long_a_pause(host)
-            if refusal:
-                result.error, result.message = Reason.RATE_LIMITED, refusal
-                return None
             async with host.slot(), self._slots:
-                location = await self._attempt(url, ask, result, host)
-            if not is_transient(result.status, result.error) or attempt == self.retries:
+                location = await self._attempt(url, ask, result, host, deadline)
+            over_cap = self._server_pause(result, host)
+            if over_cap or attempt == self.retries:
                 return location
-            wait = self._wait_before_retry(result, host, attempt)
-            if wait is None:
-                return None
+            if not is_transient(result.status, result.error):
+                return location
+            # after a Retry-After, the host's pause holds the next try back
+            backoff = self._retry.backoff(attempt, self._rng)
+            wait = backoff if result.retry_after is None else 0.0
             host.stats.retries += 1
             result.retries += 1
+            deadline.retried()
             await asyncio.sleep(wait)
         return None
 
-    def _too_long_a_pause(self, host: Host) -> str | None:
-        remaining = host.paused_until - time.monotonic()
-        if remaining > self.config.retry_after_cap:
-            return (
-                f"the server asked to wait {remaining:.0f} s (Retry-After), "
-                f"over the {self.config.retry_after_cap:g} s cap"
-            )
-        return None
+    def _server_pause(self, result: Fetched[T], host: Host) -> bool:
+        """Honour this answer's Retry-After on the host, never beyond the cap.
 
-    def _wait_before_retry(self, result: Fetched[T], host: Host, attempt: int) -> float | None:
-        """How long to sleep before the next try; None when the server's wait is over the cap."""
+        True when the server asked for more than the cap: this URL ends now,
+        a 429 as a rate_limited warning, any other status as its own failure.
+        """
         asked = result.retry_after
         if asked is None:
-            return self._retry.backoff(attempt, self._rng)
-        host.pause(asked)
-        if asked > self.config.retry_after_cap:
+            return False
+        cap = self.config.retry_after_cap
+        host.pause(min(asked, cap))
+        if asked <= cap:
+            return False
+        if result.status == 429:
             result.error = Reason.RATE_LIMITED
             result.message = (
-                f"the server asked to wait {asked:.0f} s (Retry-After), "
-                f"over the {self.config.retry_after_cap:g} s cap"
+                f"the server asked to wait {asked:.0f} s (Retry-After), over the {cap:g} s cap"
             )
-            return None
-        return 0.0
+        return True
 
-    async def _attempt(self, url: str, ask: _Ask[T], result: Fetched[T], host: Host) -> str | None:
-        """One request with its deadline; fills ``result`` and returns a redirect's Location."""
+    async def _attempt(
+        self, url: str, ask: _Ask[T], result: Fetched[T], host: Host, deadline: _Deadline
+    ) -> str | None:
+        """One request within what is left of the deadline; returns a redirect's Location."""
         result.status, result.body, result.challenge, result.retry_after = None, None, None, None
         result.content_type = result.content_length = result.etag = result.last_modified = None
         result.error, result.message = None, ""
+        remaining = deadline.remaining()
+        if remaining <= 0:
+            result.error, result.message = Reason.TIMEOUT, self._late(result)
+            return None
+        bad_label = invalid_a_label(host_name(url))
+        if bad_label is not None:
+            result.error, result.message = Reason.INVALID_URL, f"the host of {url}: {bad_label}"
+            return None
         request = httpx.Request(
             ask.method,
             url,
-            headers=self._headers_for(host_name(url), ask),
+            headers=self._headers_for(url, ask),
             extensions={"timeout": self._timeouts},
         )
         result.requests += 1
@@ -260,22 +299,33 @@ class Fetcher:
         started = time.monotonic()
         response: httpx.Response | None = None
         try:
-            async with asyncio.timeout(self.config.request_timeout):
+            async with asyncio.timeout(remaining):
                 response = await self._transport.handle_async_request(request)
                 result.final_url = url
                 return await self._answer(response, ask, result, host)
         except TimeoutError:
-            result.error = Reason.TIMEOUT
-            result.message = f"no complete answer within {self.config.request_timeout:g} s"
+            result.error, result.message = Reason.TIMEOUT, self._late(result)
         except (httpx.HTTPError, aiohttp.ClientError, OSError) as exc:
             result.error, result.message = classify(exc)
+        except UnicodeError as exc:  # the HTTP stack's IDNA codec refused the host
+            result.error = Reason.INVALID_URL
+            result.message = f"the host of {url} is not a valid domain name: {_text(exc)}"
         finally:
+            elapsed = time.monotonic() - started
+            deadline.spent += elapsed
             if response is not None:
                 result.bytes_read += response.num_bytes_downloaded
                 self.counters.bytes_read += response.num_bytes_downloaded
                 await response.aclose()
-            host.stats.latencies_ms.append((time.monotonic() - started) * 1000)
+            host.stats.latencies_ms.append(elapsed * 1000)
         return None
+
+    def _late(self, result: Fetched[T]) -> str:
+        message = f"no complete answer within {self.config.request_timeout:g} s"
+        hops = len(result.redirects)
+        if hops:
+            message += f", a deadline shared by the {hops} redirect{'s' if hops > 1 else ''} before"
+        return message
 
     async def _answer(
         self, response: httpx.Response, ask: _Ask[T], result: Fetched[T], host: Host
@@ -287,8 +337,8 @@ class Fetcher:
             result.final_url = None
             return location
         _keep_headers(response.headers, result)
-        if status in (429, 503):
-            result.retry_after = retry_after(response.headers.get("retry-after"))
+        if status in RETRY_STATUSES:
+            result.retry_after = header_values.retry_after(response.headers.get("retry-after"))
         if status == 429:
             host.rate_limited()
         elif status < 500:
@@ -302,8 +352,15 @@ class Fetcher:
             result.challenge = bot_challenge(status, response.headers, body)
         return None
 
-    def _headers_for(self, host: str, ask: _Ask[T]) -> dict[str, str]:
+    def _headers_for(self, url: str, ask: _Ask[T]) -> dict[str, str]:
+        """What to send to ``url``; Host is given as sent, so httpx never decodes the name.
+
+        (httpx's own Host header decodes punycode under IDNA 2008, which refuses
+        names browsers reach, such as emoji domains.)
+        """
+        host = host_name(url)
         headers = {
+            "Host": httpx.URL(url).netloc.decode("ascii"),
             "User-Agent": self.config.user_agent,
             "Accept": IMAGE_ACCEPT if ask.identity else "*/*",
             "Accept-Encoding": "identity" if ask.identity else "gzip, deflate",
@@ -330,12 +387,68 @@ class _Ask(Generic[T]):
 def _keep_headers(headers: httpx.Headers, result: Fetched[T]) -> None:
     """The few headers of the final answer that later stages read (revalidation, judging)."""
     content_type = headers.get("content-type")
-    result.content_type = sys.intern(content_type) if content_type is not None else None
-    length = headers.get("content-length", "").strip()
-    digits = length.isascii() and length.isdigit() and len(length) <= 18
-    result.content_length = int(length) if digits else None
+    if content_type is not None and len(content_type) <= _INTERN_CHARS:
+        content_type = sys.intern(content_type)
+    result.content_type = content_type
+    result.content_length = header_values.content_length(headers.get("content-length"))
     result.etag = headers.get("etag")
     result.last_modified = headers.get("last-modified")
+
+
+def invalid_a_label(host: str) -> str | None:
+    """Why a punycode (``xn--``) label of ``host`` names no domain, or None if none does.
+
+    Labels already in punycode are kept as written, so real emoji domains
+    (not valid IDNA 2008, reached by browsers) are checked; a label that does
+    not decode, decodes to ASCII only, or to a control or delimiter character
+    is refused, so no name that cannot exist is looked up.
+    """
+    for label in host.split("."):
+        if not label.startswith("xn--"):
+            continue
+        try:
+            decoded = label[4:].encode("ascii").decode("punycode")
+            canonical = decoded.encode("punycode").decode("ascii") == label[4:]
+        except (UnicodeError, ValueError):
+            return f"{header_values.shown(label)} is not valid punycode"
+        ascii_part = "".join(c for c in decoded if c.isascii())
+        if (
+            not canonical
+            or decoded.isascii()
+            or not decoded.isprintable()
+            or any(c.isspace() for c in decoded)
+            or not _LABEL_ASCII.fullmatch(ascii_part)
+        ):
+            return f"{header_values.shown(label)} does not encode a valid domain label"
+    return None
+
+
+def internal_message(exc: BaseException) -> str:
+    """One line naming an unexpected exception, escaped and bounded, for a check's message."""
+    text = " ".join(f"internal error: {type(exc).__name__}: {_text(exc)}".split())
+    text = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+    return text if len(text) <= _INTERNAL_MESSAGE_CHARS else text[:_INTERNAL_MESSAGE_CHARS] + "..."
+
+
+@dataclass(slots=True)
+class _Deadline:
+    """The request deadline of one redirect chain: one ``timeout``, plus one per retry.
+
+    Only time spent in requests counts (not queueing for a host or sleeping
+    before a retry), and at most ``retries`` retries add time, so however many
+    hops a chain has, it costs at most ``(retries + 1) * timeout`` of requests.
+    """
+
+    timeout: float
+    retries: int
+    spent: float = 0.0
+    granted: int = 1
+
+    def remaining(self) -> float:
+        return self.timeout * self.granted - self.spent
+
+    def retried(self) -> None:
+        self.granted = min(self.granted + 1, self.retries + 1)
 
 
 def _is_other_scheme(location: str) -> bool:

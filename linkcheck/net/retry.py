@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 from linkcheck.model.records import RETRY_REASONS, RETRY_STATUSES, is_transient
+from linkcheck.net.headers import retry_after
 
 __all__ = ["RETRY_REASONS", "RETRY_STATUSES", "RetryPolicy", "is_transient", "retry_after"]
 
@@ -27,20 +26,3 @@ class RetryPolicy:
     def backoff(self, attempt: int, rng: random.Random) -> float:
         """Full jitter: a uniform wait in [0, min(cap, base * 2**attempt)]."""
         return rng.uniform(0.0, min(self.cap, self.base * 2**attempt))
-
-
-def retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date), or None."""
-    if value is None:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    seconds = (moment - (now or datetime.now(UTC))).total_seconds()
-    return max(0.0, seconds)

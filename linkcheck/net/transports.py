@@ -6,14 +6,21 @@ transport; aiohttp's pluggable resolver is where names are vetted, so the
 connection goes to the address that was checked. ``--http2`` uses httpx's own
 transport (aiohttp speaks HTTP/1.1 only) with a network backend that does the
 same vetting before it connects.
+
+Nothing is read from the environment per request: proxy settings are read once
+per run (unless ``--no-env-proxy``) and given to each request explicitly, and
+credentials are never taken from ``~/.netrc``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import ssl
-from collections.abc import Awaitable, Callable, Iterable
+import urllib.request
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -26,6 +33,92 @@ from linkcheck.model.config import Config
 from linkcheck.net.safety import AddressPolicy, PolicyResolver, UnsafeAddress, parse_ip_literal
 
 Resolve = Callable[[str, int], Awaitable[list[str]]]
+
+log = logging.getLogger("linkcheck")
+
+#: URL schemes a proxy may be given for, and proxy URL schemes aiohttp can use.
+_PROXIED_SCHEMES = ("http", "https")
+
+
+@dataclass(frozen=True)
+class EnvProxies:
+    """The proxies of a run, read once from ``http_proxy``, ``https_proxy`` and ``no_proxy``.
+
+    Per request, :meth:`for_url` picks the proxy for the URL's scheme unless
+    ``no_proxy`` exempts its host; no netrc file is read for proxy credentials
+    (credentials written in the proxy URL itself are used).
+    """
+
+    proxies: Mapping[str, str] = field(default_factory=dict, repr=False)  # may hold credentials
+    no_proxy: str = ""
+
+    @classmethod
+    def from_environment(cls) -> EnvProxies:
+        """Read once per run; an unusable value is ignored with a warning that omits it."""
+        found = urllib.request.getproxies_environment()
+        proxies: dict[str, str] = {}
+        for scheme in _PROXIED_SCHEMES:
+            value = found.get(scheme, "").strip()
+            if not value:
+                continue
+            if "://" not in value:
+                value = f"http://{value}"
+            try:
+                url = httpx.Proxy(value).url
+                usable = url.scheme in _PROXIED_SCHEMES and bool(url.raw_host)
+            except (ValueError, httpx.InvalidURL):
+                usable = False
+            if not usable:
+                log.warning("ignoring the %s_proxy setting: not an http(s) proxy URL", scheme)
+                continue
+            proxies[scheme] = value
+        return cls(proxies, found.get("no", ""))
+
+    def for_url(self, url: httpx.URL) -> str | None:
+        """The proxy URL to reach ``url`` through, or None to connect directly."""
+        proxy = self.proxies.get(url.scheme)
+        if proxy is None or self._bypassed(url):
+            return None
+        return proxy
+
+    def _bypassed(self, url: httpx.URL) -> bool:
+        """``no_proxy`` as urllib reads it: ``*``, or names (dots ignored) matching as suffixes."""
+        if not self.no_proxy:
+            return False
+        host = url.raw_host.decode("ascii", "replace").lower()
+        with_port = f"{host}:{url.port}" if url.port else host
+        for entry in self.no_proxy.split(","):
+            name = entry.strip().lstrip(".").lower()
+            if name == "*":
+                return True
+            if name.startswith("[") and "]" in name:
+                name = name[1:].replace("]", "", 1)
+            if name and any(c == name or c.endswith("." + name) for c in (host, with_port)):
+                return True
+        return False
+
+
+class ProxyRouter(httpx.AsyncBaseTransport):
+    """Sends each request directly or through its proxy; every route shares one session."""
+
+    def __init__(
+        self,
+        proxies: EnvProxies,
+        direct: httpx.AsyncBaseTransport,
+        via: Mapping[str, httpx.AsyncBaseTransport],
+    ) -> None:
+        self.proxies = proxies
+        self._direct = direct
+        self._via = via
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        proxy = self.proxies.for_url(request.url)
+        transport = self._direct if proxy is None else self._via[proxy]
+        return await transport.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        for transport in (self._direct, *self._via.values()):
+            await transport.aclose()
 
 
 def ssl_context(config: Config) -> ssl.SSLContext:
@@ -42,13 +135,25 @@ def ssl_context(config: Config) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=cafile)
 
 
-def make_transport(config: Config, policy: AddressPolicy) -> httpx.AsyncBaseTransport:
-    """The transport for a real run of ``config``."""
+def make_transport(
+    config: Config, policy: AddressPolicy, proxies: EnvProxies | None = None
+) -> httpx.AsyncBaseTransport:
+    """The transport for a real run of ``config``.
+
+    ``proxies`` default to the environment's when ``config.trust_env``, read
+    here, once per run; aiohttp's own ``trust_env`` stays off, since it also
+    sends ``~/.netrc`` credentials to any host named there.
+    """
     if config.http2:
         return http2_transport(config, policy)
+    if proxies is None:
+        proxies = EnvProxies.from_environment() if config.trust_env else EnvProxies()
     context = ssl_context(config)
+    shared: list[aiohttp.ClientSession] = []
 
     def session() -> aiohttp.ClientSession:
+        if shared:
+            return shared[0]
         connector = aiohttp.TCPConnector(
             limit=config.max_concurrency,
             limit_per_host=0,
@@ -56,15 +161,21 @@ def make_transport(config: Config, policy: AddressPolicy) -> httpx.AsyncBaseTran
             ssl=context,
             resolver=PolicyResolver(policy),
         )
-        session = aiohttp.ClientSession(
-            connector=connector, auto_decompress=False, trust_env=config.trust_env
-        )
+        session = aiohttp.ClientSession(connector=connector, auto_decompress=False, trust_env=False)
         # aiohttp silently resends an idempotent request once after a reset; retries
         # are decided (and counted) in one place, ours. aiohttp's test client does the same.
         session._retry_connection = False
+        shared.append(session)
         return session
 
-    return AiohttpTransport(client=session)
+    direct = AiohttpTransport(client=session)
+    if not proxies.proxies:
+        return direct
+    via = {
+        url: AiohttpTransport(client=session, proxy=httpx.Proxy(url))
+        for url in set(proxies.proxies.values())
+    }
+    return ProxyRouter(proxies, direct, via)
 
 
 def http2_transport(
@@ -72,7 +183,7 @@ def http2_transport(
 ) -> httpx.AsyncBaseTransport:
     """httpx's own transport with HTTP/2 (the ``http2`` extra), connecting to vetted addresses.
 
-    Proxies are not used on this path.
+    Proxies are not used on this path, and nothing is read from the environment.
     """
     transport = httpx.AsyncHTTPTransport(http2=True, trust_env=False)
     transport._pool = httpcore.AsyncConnectionPool(
