@@ -1,4 +1,4 @@
-"""Which URLs are requested, and where: include/exclude rules and remapping."""
+"""Which URLs are requested, and where: include/exclude rules, remapping and the shard."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 
 from linkcheck.model.config import Config
+from linkcheck.model.records import host_name
+from linkcheck.model.shards import Shard
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,7 @@ class UrlFilter:
     include: tuple[re.Pattern[str], ...]
     exclude: tuple[re.Pattern[str], ...]
     remap: tuple[tuple[re.Pattern[str], str], ...]
+    shard: Shard | None = None
 
     @classmethod
     def from_config(cls, config: Config) -> UrlFilter:
@@ -27,6 +30,7 @@ class UrlFilter:
             include=tuple(re.compile(pattern) for pattern in config.include),
             exclude=tuple(re.compile(pattern) for pattern in config.exclude),
             remap=tuple((re.compile(rule.pattern), rule.replacement) for rule in config.remap),
+            shard=config.shard,
         )
 
     def excluded(self, url: str) -> str | None:
@@ -46,3 +50,20 @@ class UrlFilter:
             if pattern.search(url):
                 return pattern.sub(replacement, url, count=1)
         return url
+
+    def elsewhere(self, url: str) -> str | None:
+        """Why ``url`` is left to another shard, or None when this run checks it.
+
+        The owner is decided by the host that would be requested, after --remap,
+        so one host's URLs, remapped or not, all go to one shard.
+        """
+        if self.shard is None:
+            return None
+        host = host_name(self.remapped(url))
+        owner = self.shard.owner(host)
+        if owner == self.shard.index:
+            return None
+        return (
+            f"not checked in shard {self.shard}: host {host or '(none)'} belongs to shard "
+            f"{owner}/{self.shard.count}"
+        )
