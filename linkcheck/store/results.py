@@ -1,0 +1,459 @@
+"""The results store: one SQLite file of outcomes and per-URL history, shared between runs.
+
+SQLite through the standard library, in WAL mode with a busy timeout, so two runs
+(two CI jobs on one runner, say) can read and write it at once. Writes are buffered
+and committed in batches, so a run killed mid-way leaves every batch before it. The
+file carries an application id and a schema version: a newer version, or a file
+that is damaged, is moved aside with a warning and the run goes on uncached; a file
+that is not a SQLite database at all is never touched. Nothing here raises into a
+run: a store that fails becomes no store.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from linkcheck.model.config import HISTORY_RUNS
+from linkcheck.model.records import Outcome
+
+Warn = Callable[[str], None]
+
+SCHEMA_VERSION = 1
+#: ``PRAGMA application_id``: "LKCH", so another program's database is never taken for ours.
+APPLICATION_ID = 0x4C4B4348
+SQLITE_MAGIC = b"SQLite format 3\x00"
+#: Pending writes committed at once; a batch is also committed every FLUSH_SECONDS.
+BATCH = 256
+FLUSH_SECONDS = 1.0
+BUSY_SECONDS = 15.0
+#: SQLite primary result codes that mean the file is damaged or not a database.
+_CORRUPT_CODES = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+#: Step i takes the schema from version i to i + 1.
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE outcomes (
+            image INTEGER NOT NULL, url TEXT NOT NULL, probe TEXT NOT NULL,
+            fetched_at REAL NOT NULL, outcome TEXT NOT NULL,
+            PRIMARY KEY (image, url)) WITHOUT ROWID""",
+        """CREATE TABLE history (
+            image INTEGER NOT NULL, url TEXT NOT NULL, run_at REAL NOT NULL,
+            verdict TEXT NOT NULL, reason TEXT NOT NULL,
+            PRIMARY KEY (image, url, run_at)) WITHOUT ROWID""",
+        "CREATE TABLE runs (run_at REAL PRIMARY KEY, finished_at REAL, urls INTEGER)",
+    ),
+)
+
+#: History verdicts that end a failure streak.
+_PASSED = ("ok", "warning")
+
+
+class StoreUnusable(Exception):
+    """The file cannot serve as a results store; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """One stored outcome: the raw record, when it was fetched, under which probe settings."""
+
+    outcome: Outcome
+    fetched_at: float
+    probe: str
+
+    def fresh(self, now: float, max_age: float) -> bool:
+        return 0 <= now - self.fetched_at < max_age
+
+    @property
+    def has_validators(self) -> bool:
+        return bool(self.outcome.etag or self.outcome.last_modified)
+
+
+@dataclass(frozen=True, slots=True)
+class Streak:
+    """A URL's runs before this one, newest first: how many failed in a row, and since when."""
+
+    failures: int = 0
+    since: float | None = None
+    passed_before: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """What ``linkcheck cache stats`` shows."""
+
+    path: Path
+    bytes: int
+    pages: int
+    images: int
+    oldest: float | None
+    newest: float | None
+    history_rows: int
+    runs: int
+    last_run: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "bytes": self.bytes,
+            "pages": self.pages,
+            "images": self.images,
+            "oldest": self.oldest,
+            "newest": self.newest,
+            "history_rows": self.history_rows,
+            "runs": self.runs,
+            "last_run": self.last_run,
+        }
+
+
+def _corrupt(exc: BaseException) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF in _CORRUPT_CODES
+
+
+def move_aside(path: Path) -> Path:
+    """Rename the store and its WAL files out of the way; returns the new name of the file."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    aside = path.with_name(f"{path.name}.broken-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(f"{path}{suffix}")
+        if source.exists():
+            source.replace(Path(f"{aside}{suffix}"))
+    return aside
+
+
+class Store:
+    """An open results store. Reads go straight to SQLite; writes wait for the next batch."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path, warn: Warn) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = connection
+        self._warn = warn
+        self._pending: list[tuple[str, tuple[Any, ...]]] = []
+        self._flushed = time.monotonic()
+        self._busy_warned = False
+
+    # -- opening ------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path, warn: Warn, *, busy_seconds: float = BUSY_SECONDS) -> Store | None:
+        """The store at ``path`` (made when missing), or None, with a warning, when unusable."""
+        try:
+            return cls.open_or_raise(path, warn, busy_seconds=busy_seconds)
+        except StoreUnusable as exc:
+            warn(f"results store {path}: {exc}; this run is not cached")
+            return None
+
+    @classmethod
+    def open_or_raise(
+        cls, path: Path, warn: Warn, *, busy_seconds: float = BUSY_SECONDS, create: bool = True
+    ) -> Store:
+        """As :meth:`open`, raising StoreUnusable; damaged and newer files are moved aside."""
+        _refuse_foreign_file(path)
+        if not create and not path.exists():
+            raise StoreUnusable("there is no results store here")
+        connection: sqlite3.Connection | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(
+                path, timeout=busy_seconds, isolation_level=None, check_same_thread=False
+            )
+            _prepare(connection)
+        except StoreUnusable:
+            if connection is not None:
+                connection.close()
+            raise
+        except _Newer as exc:
+            assert connection is not None
+            connection.close()
+            aside = move_aside(path)
+            raise StoreUnusable(f"{exc}; it was moved aside to {aside.name}") from None
+        except sqlite3.DatabaseError as exc:
+            if connection is not None:
+                connection.close()
+            if _corrupt(exc):
+                aside = move_aside(path)
+                raise StoreUnusable(
+                    f"the file is damaged ({exc}); moved aside to {aside.name}"
+                ) from None
+            raise StoreUnusable(f"cannot be used: {exc}") from None
+        except OSError as exc:
+            if connection is not None:
+                connection.close()
+            raise StoreUnusable(f"cannot be opened: {exc.strerror or exc}") from None
+        return cls(connection, path, warn)
+
+    @property
+    def usable(self) -> bool:
+        return self._db is not None
+
+    # -- outcomes -----------------------------------------------------------------------------
+
+    def get(self, image: bool, url: str) -> Stored | None:
+        """The stored outcome of a URL probed as an image or not, or None."""
+        row = self._read(
+            "SELECT outcome, fetched_at, probe FROM outcomes WHERE image = ? AND url = ?",
+            (int(image), url),
+        )
+        if row is None:
+            return None
+        try:
+            outcome = Outcome.from_dict(json.loads(row[0]))
+        except (ValueError, KeyError, TypeError):
+            return None  # a row no reader of this version understands is just a miss
+        return Stored(outcome, float(row[1]), str(row[2]))
+
+    def put(self, image: bool, url: str, outcome: Outcome, probe: str, fetched_at: float) -> None:
+        text = json.dumps(outcome.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        self._write(
+            "INSERT OR REPLACE INTO outcomes (image, url, probe, fetched_at, outcome) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (int(image), url, probe, fetched_at, text),
+        )
+
+    def forget(self, image: bool, url: str) -> None:
+        self._write("DELETE FROM outcomes WHERE image = ? AND url = ?", (int(image), url))
+
+    # -- history ------------------------------------------------------------------------------
+
+    def streak(self, image: bool, url: str) -> Streak:
+        """The URL's failure streak over the runs recorded before this one."""
+        rows = self._read_all(
+            "SELECT run_at, verdict FROM history WHERE image = ? AND url = ? "
+            "ORDER BY run_at DESC LIMIT ?",
+            (int(image), url, HISTORY_RUNS),
+        )
+        failures, since = 0, None
+        for run_at, verdict in rows:
+            if verdict != "failed":
+                return Streak(failures, since, verdict in _PASSED)
+            failures, since = failures + 1, float(run_at)
+        return Streak(failures, since, False)
+
+    def record_run(
+        self, run_at: float, verdicts: Iterable[tuple[bool, str, str, str]], finished_at: float
+    ) -> None:
+        """Append each URL's verdict of this run, keeping the last HISTORY_RUNS per URL."""
+        count = 0
+        for image, url, verdict, reason in verdicts:
+            count += 1
+            key = (int(image), url)
+            self._write(
+                "INSERT OR REPLACE INTO history (image, url, run_at, verdict, reason) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (*key, run_at, verdict, reason),
+            )
+            self._write(
+                "DELETE FROM history WHERE image = ? AND url = ? AND run_at < ("
+                "SELECT run_at FROM history WHERE image = ? AND url = ? "
+                "ORDER BY run_at DESC LIMIT 1 OFFSET ?)",
+                (*key, *key, HISTORY_RUNS - 1),
+            )
+        self._write(
+            "INSERT OR REPLACE INTO runs (run_at, finished_at, urls) VALUES (?, ?, ?)",
+            (run_at, finished_at, count),
+        )
+        self.flush()
+
+    # -- maintenance (linkcheck cache) --------------------------------------------------------
+
+    def stats(self) -> Stats:
+        db = self._need()
+        pages, images, oldest, newest = db.execute(
+            "SELECT coalesce(sum(image = 0), 0), coalesce(sum(image = 1), 0), "
+            "min(fetched_at), max(fetched_at) FROM outcomes"
+        ).fetchone()
+        history = db.execute("SELECT count(*) FROM history").fetchone()[0]
+        runs, last = db.execute("SELECT count(*), max(run_at) FROM runs").fetchone()
+        size = sum(
+            Path(f"{self.path}{suffix}").stat().st_size
+            for suffix in ("", "-wal")
+            if Path(f"{self.path}{suffix}").exists()
+        )
+        return Stats(self.path, size, pages, images, oldest, newest, history, runs, last)
+
+    def prune(self, older_than: float, now: float) -> tuple[int, int]:
+        """Drop outcomes fetched and history recorded before ``now - older_than``; counts."""
+        cutoff = now - older_than
+        with self._transaction() as db:
+            outcomes = db.execute("DELETE FROM outcomes WHERE fetched_at < ?", (cutoff,)).rowcount
+            history = db.execute("DELETE FROM history WHERE run_at < ?", (cutoff,)).rowcount
+            db.execute("DELETE FROM runs WHERE run_at < ?", (cutoff,))
+        self._compact()
+        return outcomes, history
+
+    def clear(self) -> int:
+        """Drop every outcome, history row and run; returns the outcomes dropped."""
+        with self._transaction() as db:
+            outcomes = db.execute("DELETE FROM outcomes").rowcount
+            db.execute("DELETE FROM history")
+            db.execute("DELETE FROM runs")
+        self._compact()
+        return outcomes
+
+    def _compact(self) -> None:
+        db = self._need()
+        try:
+            db.execute("VACUUM")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.OperationalError:
+            pass  # another run has it open: the space is reused later instead
+
+    # -- batching -----------------------------------------------------------------------------
+
+    def flush_if_due(self) -> None:
+        if self._pending and (
+            len(self._pending) >= BATCH or time.monotonic() - self._flushed >= FLUSH_SECONDS
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit the pending writes in one transaction; when the file stays busy, later."""
+        self._flushed = time.monotonic()
+        if not self._pending or self._db is None:
+            return
+        pending, self._pending = self._pending, []
+        try:
+            with self._transaction() as db:
+                for statement, values in pending:
+                    db.execute(statement, values)
+        except sqlite3.OperationalError as exc:
+            if _corrupt(exc):
+                self._fail(exc)
+                return
+            self._pending = pending + self._pending
+            if not self._busy_warned:
+                self._busy_warned = True
+                self._warn(f"results store {self.path}: busy ({exc}); writing later")
+        except sqlite3.DatabaseError as exc:
+            self._fail(exc)
+
+    def close(self) -> None:
+        """Commit what is pending (waiting for a busy file once more) and close."""
+        if self._db is None:
+            return
+        self.flush()
+        if self._pending:
+            self._warn(
+                f"results store {self.path}: {len(self._pending)} writes were dropped: "
+                "the file stayed busy"
+            )
+        try:
+            self._db.close()
+        finally:
+            self._db = None
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _need(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise StoreUnusable("the results store is closed")
+        return self._db
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self._need()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _write(self, statement: str, values: tuple[Any, ...]) -> None:
+        if self._db is None:
+            return
+        self._pending.append((statement, values))
+        self.flush_if_due()
+
+    def _read(self, statement: str, values: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        rows = self._read_all(statement, values, one=True)
+        return rows[0] if rows else None
+
+    def _read_all(
+        self, statement: str, values: tuple[Any, ...], one: bool = False
+    ) -> list[tuple[Any, ...]]:
+        if self._db is None:
+            return []
+        try:
+            cursor = self._db.execute(statement, values)
+            return [cursor.fetchone()] if one else cursor.fetchall()
+        except sqlite3.OperationalError as exc:
+            if _corrupt(exc):
+                self._fail(exc)
+            return []  # busy beyond the timeout: this URL is a miss, the run goes on
+        except sqlite3.DatabaseError as exc:
+            self._fail(exc)
+            return []
+
+    def _fail(self, exc: BaseException) -> None:
+        """The file broke under this run: stop using it, move it aside if damaged, say so."""
+        db, self._db = self._db, None
+        self._pending = []
+        if db is not None:
+            db.close()
+        if _corrupt(exc):
+            aside = move_aside(self.path)
+            self._warn(
+                f"results store {self.path}: the file is damaged ({exc}); moved aside to "
+                f"{aside.name}; the rest of this run is not cached"
+            )
+        else:
+            self._warn(f"results store {self.path}: {exc}; the rest of this run is not cached")
+
+
+class _Newer(Exception):
+    """The file was written by a newer linkcheck."""
+
+
+def _refuse_foreign_file(path: Path) -> None:
+    """Raise StoreUnusable unless ``path`` is missing, empty, or a SQLite file."""
+    try:
+        if not path.exists():
+            return
+        if not path.is_file():
+            raise StoreUnusable("not a regular file; left untouched")
+        with path.open("rb") as handle:
+            head = handle.read(len(SQLITE_MAGIC))
+    except OSError as exc:
+        raise StoreUnusable(f"cannot be read: {exc.strerror or exc}") from None
+    if head and head != SQLITE_MAGIC:
+        raise StoreUnusable("not a SQLite file; left untouched")
+
+
+def _prepare(db: sqlite3.Connection) -> None:
+    """Check the file is ours and current, migrate it, and switch it to WAL mode."""
+    application = db.execute("PRAGMA application_id").fetchone()[0]
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    if application != APPLICATION_ID and (application != 0 or tables):
+        raise StoreUnusable("another program's SQLite database; left untouched")
+    if version > SCHEMA_VERSION:
+        raise _Newer(
+            f"written by a newer linkcheck (schema {version}, this one reads {SCHEMA_VERSION})"
+        )
+    if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    if version == SCHEMA_VERSION:
+        db.execute("SELECT 1 FROM outcomes LIMIT 1").fetchall()
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]  # another run may have won
+        for step in range(version, SCHEMA_VERSION):
+            for statement in _MIGRATIONS[step]:
+                db.execute(statement)
+        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
