@@ -208,3 +208,26 @@ def test_verbose_runs_log_a_contained_failure_with_its_traceback_escaped(
     assert "linkcheck: DEBUG: reading" in err and "KeyError: 'boom'" in err
     assert "Traceback" in err and "\x1b" not in err
     logging.getLogger("linkcheck").handlers.clear()
+
+
+@pytest.mark.parametrize(
+    "field", ["webUrl: 0x", "images:\n  - url: https://a.test/i.png\n    width: 0x"]
+)
+def test_a_huge_integer_literal_is_a_bad_type_with_its_line_not_an_internal_error(
+    field: str,
+) -> None:
+    from linkcheck.seeds.reader import parse_seed
+
+    text = "---\nwebUrl: https://a.test/\n" if not field.startswith("webUrl") else "---\n"
+    seed = parse_seed("s.txt", (text + field + "f" * 5000 + "\n---\n").encode(), Config())
+    [error] = seed.errors
+    assert error.reason.value == "bad_type" and "-bit integer" in error.message
+    assert error.line is not None and len(error.message) < 200
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:65536/", "https://a.test:99999999/x"])
+def test_a_port_out_of_range_is_an_invalid_url_not_a_crash(url: str) -> None:
+    from linkcheck.net.urls import BadUrl, normalize
+
+    with pytest.raises(BadUrl, match="out of range"):
+        normalize(url)

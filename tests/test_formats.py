@@ -277,14 +277,25 @@ def matches_golden(name: str, text: str) -> bool:
 
 
 def test_every_format_is_registered_under_its_name() -> None:
-    assert set(FORMATS) == {"json", "markdown", "junit", "sarif", "github", "csv", "html"}
+    assert set(FORMATS) == {
+        "json",
+        "markdown",
+        "junit",
+        "sarif",
+        "github",
+        "csv",
+        "html",
+        "codequality",
+    }
     for name, fmt in FORMATS.items():
         assert fmt.name == name
         assert get_format(name) is fmt
 
 
 def test_unknown_format_names_the_known_ones() -> None:
-    with pytest.raises(ValueError, match="known: csv, github, html, json, junit, markdown"):
+    with pytest.raises(
+        ValueError, match="known: codequality, csv, github, html, json, junit, markdown"
+    ):
         get_format("yaml")
 
 
@@ -503,7 +514,7 @@ def test_sarif_has_one_rule_per_reason_and_a_located_result_per_problem() -> Non
     first = results[0]
     assert first["message"]["text"] == "http://news.test/story?amp=1: the server answered HTTP 404"
     assert first["locations"][0]["physicalLocation"] == {
-        "artifactLocation": {"uri": "seeds/good%20story.txt"},
+        "artifactLocation": {"uri": "seeds/good%20story.txt", "uriBaseId": "SRCROOT"},
         "region": {"startLine": 8},
     }
     assert "region" not in results[-1]["locations"][0]["physicalLocation"]
@@ -525,11 +536,11 @@ def test_github_annotations_cannot_be_broken_by_seed_text() -> None:
     lines = render("github").splitlines()
     assert len(lines) == 8
     assert all(re.match(r"::(error|warning) file=[^:]*::", line) for line in lines)
-    assert lines[3] == (
+    assert lines[-1] == (  # errors come first, then warnings
         "::warning file=seeds/good story.txt,line=33,title=blocked::related[0].webUrl "
         "https://other.test/x: a bot challenge | 100%25 sure,%0Asecond line: `cf`"
     )
-    assert lines[-1].startswith("::error file=seeds/broken%2C old.txt,title=missing_field::")
+    assert lines[-2].startswith("::error file=seeds/broken%2C old.txt,title=missing_field::")
 
 
 # --- csv --------------------------------------------------------------------------------
@@ -609,6 +620,8 @@ def test_html_has_a_filterable_row_for_every_check() -> None:
         if tag == "tr" and "check" in (attrs.get("class") or "")
     ]
     expected = [(seed["path"], check) for seed in SEEDS for check in seed["checks"]]
+    urgency = ("failed", "warning", "skipped", "ok")
+    expected.sort(key=lambda pair: urgency.index(pair[1]["verdict"]))  # failures first
     assert len(rows) == len(expected)
     for attrs, (path, check) in zip(rows, expected, strict=True):
         assert attrs["data-verdict"] == check["verdict"]

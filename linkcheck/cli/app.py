@@ -7,17 +7,21 @@ import importlib.util
 import logging
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from linkcheck.cli.cache import cache_command
 from linkcheck.cli.configfile import (
     FileSettings,
     UsageError,
     find_config_file,
     load_config_file,
 )
+from linkcheck.cli.lint import lint
+from linkcheck.cli.merge import merge_command
 from linkcheck.cli.options import (
     CONFIG_FIELDS,
     PRESENTATION,
@@ -35,11 +39,15 @@ from linkcheck.cli.outputs import (
     write_outputs,
 )
 from linkcheck.engine.runner import check
+from linkcheck.engine.selection import Selection, SelectionError, select_seeds
+from linkcheck.engine.shards import shard_header
 from linkcheck.model.config import SETTINGS, Config, FailOn
 from linkcheck.model.settings import SettingError, to_toml
-from linkcheck.report.document import SavedReport
+from linkcheck.report.baseline import Baseline
+from linkcheck.report.document import SavedReport, write_atomically
 from linkcheck.report.formats import get_format
-from linkcheck.report.formats._common import inert
+from linkcheck.report.formats._common import RebasedView, inert
+from linkcheck.report.formats.interface import ReportView
 from linkcheck.report.progress import LineProgress, LiveProgress
 from linkcheck.seeds.reader import find_seed_files
 
@@ -61,10 +69,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "report":
             return _report(args)
+        if args.command == "cache":
+            return cache_command(args)
+        if args.command == "merge":
+            return _exit_code(*merge_command(args))
         effective = resolve(args)
         if args.command == "config":
             sys.stdout.write(describe(effective))
             return EXIT_OK
+        if args.command == "lint":
+            return lint(effective.config, effective.presentation.verbosity)
         return _check(effective)
     except UsageError as exc:
         sys.stderr.write(f"linkcheck: error: {_one_line(str(exc))}\n")
@@ -148,8 +162,14 @@ def describe(effective: Effective) -> str:
 
 def _check(effective: Effective) -> int:
     config, shown = effective.config, effective.presentation
-    total = sum(1 for _ in find_seed_files(config.paths, config.patterns))
-    if total == 0:
+    selection, baseline = _run_inputs(config)
+    if selection is not None:
+        total = len(selection.files)
+        if shown.verbosity >= 0:
+            sys.stderr.write(f"linkcheck: {_one_line(selection.summary_line())}\n")
+    else:
+        total = sum(1 for _ in find_seed_files(config.paths, config.patterns))
+    if total == 0 and selection is None:
         raise UsageError("no seed files found (patterns: " + " ".join(config.patterns) + ")")
     json_to_stdout = config.output == STDOUT
     if json_to_stdout and any(output.path is None for output in shown.formats):
@@ -163,27 +183,74 @@ def _check(effective: Effective) -> int:
     refuse_unsafe_outputs([output_target(config.output), *output_targets(shown.formats)], inputs)
     _log_to_stderr(shown.verbosity)
     with _progress(total, shown.verbosity) as progress:
-        report = check(config, progress=progress)
+        report = check(
+            config, progress=progress, selection=selection, baseline=baseline, warn=_warn
+        )
+    report.extra.update(shard_header(config))
+    view = RebasedView(report, str(config.path_base or Path.cwd()))
+    partial_run: str | None = None
     try:
         if json_to_stdout:
-            get_format("json").render(report, sys.stdout)
+            get_format("json").render(view, sys.stdout)
             sys.stdout.write("\n")
         else:
-            report.save(config.output)
-        write_outputs(report, shown.formats, shown.verbosity, stdout_taken=json_to_stdout)
+            write_atomically(config.output, partial(get_format("json").render, view))
+        write_outputs(view, shown.formats, shown.verbosity, stdout_taken=json_to_stdout)
         if shown.verbosity >= 0 and not json_to_stdout:
             print(f"Report written to {_one_line(str(config.output))}", file=sys.stderr)
+        summary = report.summary
+        if summary.ok + summary.warning + summary.failed == 0:
+            _say_nothing_was_checked(summary.checks, summary.reasons)
+        partial_run = _left_undone(view, summary.stopped, total - summary.seeds)
+        if partial_run and not config.allow_partial:
+            sys.stderr.write(f"linkcheck: {partial_run}: exit {EXIT_FAILED} (--allow-partial "
+                             "lets a partial run pass)\n")  # fmt: skip
     except OSError as exc:
         raise UsageError(f"cannot write the report: {exc}") from None
     finally:
         report.discard()
-    return _exit_code(report.summary.stopped, report.summary.failing(config.fail_on))
+    failing = report.summary.failing(config.fail_on) or bool(
+        partial_run and not config.allow_partial
+    )
+    return _exit_code(report.summary.stopped, failing)
+
+
+def _say_nothing_was_checked(checks: int, reasons: Mapping[str, int]) -> None:
+    """A green run that verified nothing must not pass unnoticed."""
+    if checks == 0:
+        why = "the seeds name no URL in the fields checked (see --fields)"
+    else:
+        counts = ", ".join(f"{reason} {count}" for reason, count in sorted(reasons.items()))
+        why = f"all {checks} checks were skipped ({counts})"
+    sys.stderr.write(f"linkcheck: warning: no URL was checked: {why}\n")
+
+
+def _left_undone(report: ReportView, stopped: str | None, unread: int = 0) -> str | None:
+    """What a run stopped by --max-duration left undone, in words; None when nothing.
+
+    A signal is exit 130 anyway; --max-duration must not turn into a green run that
+    verified less than it was asked to.
+    """
+    if stopped != "timeout":
+        return None
+    skipped = sum(
+        1
+        for seed in report.seeds()
+        for item in seed.get("checks") or ()
+        if item.get("verdict") == "skipped" and item.get("reason") == "timeout"
+    )
+    if not skipped and unread <= 0:
+        return None
+    parts = [f"{skipped} check{'s' if skipped != 1 else ''}"] if skipped else []
+    if unread > 0:
+        parts.append(f"{unread} seed file{'s' if unread != 1 else ''}")
+    return f"the run reached --max-duration with {' and '.join(parts)} left undone"
 
 
 def _report(args: argparse.Namespace) -> int:
     """Render a saved report; exit as ``check`` did for that run."""
     path: Path = args.report
-    options = given(args, exclude=("report", "fail_on"))
+    options = given(args, exclude=("report", "fail_on", "allow_partial"))
     try:
         shown = Presentation(**options)
     except SettingError as exc:
@@ -196,11 +263,15 @@ def _report(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(f"{path}: {exc}") from None
     refuse_unsafe_outputs(output_targets(shown.formats), lambda: [path])
+    view = RebasedView(saved, os.getcwd())
     try:
-        write_outputs(saved, shown.formats, shown.verbosity)
+        write_outputs(view, shown.formats, shown.verbosity)
     except OSError as exc:
         raise UsageError(f"cannot write an output: {exc}") from None
-    return _exit_code(saved.stopped, saved.failing(fail_on))
+    undone = None if getattr(args, "allow_partial", False) else _left_undone(saved, saved.stopped)
+    if undone:
+        sys.stderr.write(f"linkcheck: {undone}: exit {EXIT_FAILED}\n")
+    return _exit_code(saved.stopped, saved.failing(fail_on) or undone is not None)
 
 
 def _exit_code(stopped: str | None, failing: bool) -> int:
@@ -213,6 +284,26 @@ def _progress(total: int, verbosity: int) -> LiveProgress | LineProgress:
     if verbosity >= 0 and sys.stderr.isatty():
         return LiveProgress(total, sys.stderr)
     return LineProgress(total, sys.stderr, interval=10.0 if verbosity >= 0 else float("inf"))
+
+
+def _run_inputs(config: Config) -> tuple[Selection | None, Baseline | None]:
+    """The seeds to check (--files-from, --changed-since) and the baseline, read up front."""
+    try:
+        selection = select_seeds(config)
+    except SelectionError as exc:
+        raise UsageError(str(exc)) from None
+    if config.baseline is None:
+        return selection, None
+    try:
+        return selection, Baseline.load(config.baseline)
+    except OSError as exc:
+        raise UsageError(f"--baseline {config.baseline}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise UsageError(f"--baseline {config.baseline}: {exc}") from None
+
+
+def _warn(text: str) -> None:
+    sys.stderr.write(f"linkcheck: warning: {_one_line(text)}\n")
 
 
 def _one_line(text: str) -> str:

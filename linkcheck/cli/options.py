@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from linkcheck._version import __version__
+from linkcheck.cli.cache import add_cache_command
 from linkcheck.model.config import SETTINGS, Config
 from linkcheck.model.settings import Flag, Rule, Setting, SettingError, setting, table, validate
 from linkcheck.report.formats import FORMATS, get_format
@@ -69,6 +70,13 @@ class Presentation:
         validate(self)
         if self.quiet and self.verbose:
             raise SettingError("quiet", "quiet and verbose exclude each other")
+        to_stdout = [output.name for output in self.formats if output.path is None]
+        if len(to_stdout) > 1:
+            names = " and ".join(f"--format {name}" for name in to_stdout)
+            raise SettingError(
+                "formats", f"{names} would all write to standard output, mixed: "
+                "give all but one a file (--format NAME:PATH)",
+            )  # fmt: skip
 
     @property
     def verbosity(self) -> int:
@@ -117,7 +125,20 @@ def build_parser() -> Parser:
     )
     fail_on = next(row for row in SETTINGS if row.name == "fail_on")
     add_option(render, fail_on)
+    add_option(render, next(row for row in SETTINGS if row.name == "allow_partial"))
     _add_presentation(render)
+    merge = commands.add_parser(
+        "merge",
+        help="join the reports of check --shard K/N into one report (no network access)",
+        argument_default=argparse.SUPPRESS,
+        allow_abbrev=False,
+    )
+    merge.add_argument(
+        "reports", type=_path, nargs="+", metavar="REPORT.json", help="one report per shard"
+    )
+    add_option(merge, next(row for row in SETTINGS if row.name == "output"))
+    add_option(merge, fail_on)
+    _add_presentation(merge)
     show = commands.add_parser(
         "config",
         help="print the effective configuration as a config file",
@@ -125,6 +146,16 @@ def build_parser() -> Parser:
         allow_abbrev=False,
     )
     add_check_options(show)
+    lint = commands.add_parser(
+        "lint",
+        help="read seed files and report their errors, without any network access",
+        argument_default=argparse.SUPPRESS,
+        allow_abbrev=False,
+        description="Read seed files as check does and report seed errors and URLs that "
+        "cannot be requested (for a pre-commit hook); nothing is sent. Exit 1 on any problem.",
+    )
+    add_check_options(lint)
+    add_cache_command(commands)
     return parser
 
 
@@ -167,6 +198,7 @@ def add_option(group: Any, row: Setting) -> None:
         action = "store_false" if row.negated else "store_true"
         group.add_argument(*row.flags, dest=row.name, action=action, help=text)
     else:
+        bare = {} if row.const is None else {"nargs": "?", "const": row.const}
         group.add_argument(
             *row.flags,
             dest=row.name,
@@ -174,6 +206,7 @@ def add_option(group: Any, row: Setting) -> None:
             action="append" if row.repeat else "store",
             metavar=row.metavar or row.type.metavar,
             help=text,
+            **bare,
         )
 
 

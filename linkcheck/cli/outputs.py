@@ -13,7 +13,9 @@ from linkcheck.cli.configfile import UsageError
 from linkcheck.cli.options import STDOUT, Output
 from linkcheck.report.document import write_atomically
 from linkcheck.report.formats import get_format
+from linkcheck.report.formats._common import RebasedView
 from linkcheck.report.formats.interface import ReportView
+from linkcheck.report.formats.markdown import MarkdownFormat
 from linkcheck.report.formats.terminal import TerminalFormat
 
 
@@ -90,17 +92,42 @@ def write_outputs(
         chosen.append(Output("github", None))
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
-        with open(step_summary, "a", encoding="utf-8") as stream:
-            get_format("markdown").render(report, stream)
+        append_step_summary(Path(step_summary), report)
+    workspace = os.environ.get("GITHUB_WORKSPACE")
     to_stdout = stdout_taken
     for output in chosen:
         renderer = get_format(output.name)
+        shown = report
+        if output.name == "github" and workspace:  # annotations are placed by workspace paths
+            shown = RebasedView(report, workspace)
         if output.path is None:
-            renderer.render(report, sys.stdout)
+            renderer.render(shown, sys.stdout)
             to_stdout = True
         else:
-            write_atomically(output.path, partial(renderer.render, report))
+            write_atomically(output.path, partial(renderer.render, shown))
     TerminalFormat(verbosity).render(report, sys.stderr if to_stdout else sys.stdout)
+
+
+#: GitHub shows a step summary of at most 1 MiB (and none at all past it).
+STEP_SUMMARY_LIMIT = 1024 * 1024
+#: Room left for whatever else the job adds to the same step's summary.
+_STEP_SUMMARY_MARGIN = 8 * 1024
+
+
+def append_step_summary(path: Path, report: ReportView) -> None:
+    """Append the Markdown summary to ``$GITHUB_STEP_SUMMARY``, within GitHub's 1 MiB."""
+    try:
+        used = path.stat().st_size
+    except OSError:
+        used = 0
+    room = STEP_SUMMARY_LIMIT - _STEP_SUMMARY_MARGIN - used
+    with open(path, "a", encoding="utf-8") as stream:
+        if room >= 4096:
+            MarkdownFormat(limit=room).render(report, stream)
+        elif room > 0:
+            stream.write(
+                "\nlinkcheck: the step summary is full; the JSON report has every check.\n"
+            )
 
 
 def output_targets(outputs: Sequence[Output]) -> list[tuple[str, Path]]:

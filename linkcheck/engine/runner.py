@@ -13,8 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import Callable, Coroutine, Iterable, Iterator
 from contextlib import suppress
+from dataclasses import replace
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,13 +25,25 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from linkcheck.engine.filters import UrlFilter
+from linkcheck.engine.selection import Selection, select_seeds
 from linkcheck.model.config import Config
 from linkcheck.model.judge import Policy, judge, judge_skipped, judge_unrequestable
 from linkcheck.model.records import Check, Kind, Outcome, Seed, SeedError, SeedResult, Target
 from linkcheck.net.fetch import Fetcher, read_and_count
 from linkcheck.probes.images import ImageProber
-from linkcheck.report.document import Report, Spool, now
+from linkcheck.report.baseline import MAX_RESOLVED, Baseline
+from linkcheck.report.document import (
+    CheckNotes,
+    Report,
+    SeedNotes,
+    Spool,
+    baseline_counts,
+    cache_counts,
+    now,
+)
 from linkcheck.seeds.reader import find_seed_files, read_seed
+from linkcheck.store import Freshness, Store, Streak, probe_key, servable, transient
+from linkcheck.store.policy import conditional_headers, revalidated, served
 
 if TYPE_CHECKING:
     from linkcheck.report.progress import ProgressSink
@@ -37,6 +52,10 @@ from linkcheck.model.reasons import Reason, Verdict
 FetchKey = tuple[bool, str]
 Entry = asyncio.Task[Outcome] | Outcome
 Window = asyncio.Queue[tuple[Path, asyncio.Task[tuple[SeedResult, bool]]] | None]
+Warn = Callable[[str], None]
+#: Where a check's outcome came from, with a results store: stored, confirmed by a 304, fetched.
+HIT, REVALIDATED, MISS = "hit", "revalidated", "miss"
+_WORSE = {Verdict.OK: 0, Verdict.WARNING: 1, Verdict.FAILED: 2}
 
 log = logging.getLogger("linkcheck")
 
@@ -54,9 +73,22 @@ class Runner:
         config: Config,
         transport: httpx.AsyncBaseTransport | None = None,
         progress: ProgressSink | None = None,
+        *,
+        store: Store | None = None,
+        baseline: Baseline | None = None,
     ) -> None:
         self.config = config
         self.progress = progress
+        self.store = store
+        self.baseline = baseline
+        self.run_at = time.time()
+        self.freshness = Freshness.from_config(config)
+        self._probes = (probe_key(config, image=False), probe_key(config, image=True))
+        #: With a store: where each URL's outcome came from, its failure streak before this
+        #: run, and its worst verdict of this run (for the history).
+        self._sources: dict[FetchKey, str] = {}
+        self._streaks: dict[FetchKey, Streak] = {}
+        self._verdicts: dict[FetchKey, tuple[Verdict, Reason]] = {}
         self.fetcher = Fetcher(config, transport)
         self.filter = UrlFilter.from_config(config)
         self.policy = Policy.from_config(config)
@@ -81,11 +113,19 @@ class Runner:
         if self.config.max_duration is not None:
             timer = loop.call_later(self.config.max_duration, self.stop, Reason.TIMEOUT)
         handled = _on_signals(loop, lambda: self.stop(Reason.INTERRUPTED))
+        if self.store is not None:
+            spool.summary.cache = cache_counts()
+        if self.baseline is not None:
+            spool.summary.baseline = baseline_counts(str(self.baseline.source))
+        flusher = asyncio.create_task(self._flush_regularly()) if self.store else None
         try:
             await self._main_pass(seed_files, spool)
             if self._held and self.stopped is None and self.config.recheck:
                 await self._recheck_pass(spool)
+            self._record_history()
         finally:
+            if flusher is not None:
+                flusher.cancel()
             if timer is not None:
                 timer.cancel()
             for signum in handled:
@@ -113,7 +153,8 @@ class Runner:
         while (entry := await window.get()) is not None:
             path, task = entry
             result, transient = await task
-            spool.add(result)
+            result, notes = self._annotate(result)
+            spool.add(result, notes)
             if self.progress is not None:
                 self.progress.update(spool.summary)
             if transient:
@@ -133,18 +174,22 @@ class Runner:
             for key, entry in list(self._fetches.items())
             if isinstance(entry, Outcome) and entry.transient
         }
+        sources = {key: self._sources.get(key, MISS) for key in earlier}
         for key in earlier:
             del self._fetches[key]
+            self._verdicts.pop(key, None)
         size = self.config.seed_window
         for start in range(0, len(self._held), size):
-            batch = [
-                (index, self._read(path)) for index, path in self._held[start : start + size]
-            ]
+            batch = [(index, self._read(path)) for index, path in self._held[start : start + size]]
             rechecked = await asyncio.gather(*(self._check_seed(seed) for _, seed in batch))
             if self.stopped is not None:
                 return
             for (index, seed), (new, _) in zip(batch, rechecked, strict=True):
-                spool.replace(index, self._judge_again(seed, earlier), new)
+                old, old_notes = self._annotate(
+                    self._judge_again(seed, earlier), sources, record=False
+                )
+                new, new_notes = self._annotate(new)
+                spool.replace(index, old, new, old_notes, new_notes)
 
     def _judge_again(self, seed: Seed, earlier: dict[FetchKey, Outcome]) -> SeedResult:
         """The seed's main-pass result, rebuilt from the outcomes it was judged on."""
@@ -173,6 +218,9 @@ class Runner:
         excluded = self.filter.excluded(target.url)
         if excluded is not None:
             return judge_skipped(target, Reason.EXCLUDED, excluded)
+        elsewhere = self.filter.elsewhere(target.url)
+        if elsewhere is not None:
+            return judge_skipped(target, Reason.NOT_IN_SHARD, elsewhere)
         if self.stopped is not None:
             return judge_skipped(target, self.stopped, _STOP_MESSAGES[self.stopped])
         return None
@@ -233,7 +281,10 @@ class Runner:
         entry = self._fetches.get(key)
         if entry is None:
             fetch: Coroutine[Any, Any, Outcome]
-            fetch = self.images.probe(url) if as_image else self._fetch_page(url)
+            if self.store is not None:
+                fetch = self._fetch_through_store(key)
+            else:
+                fetch = self.images.probe(url) if as_image else self._fetch_page(url)
             task = self._fetches[key] = asyncio.create_task(_contained(url, fetch))
             task.add_done_callback(partial(self._settle, key))
             return task
@@ -242,6 +293,149 @@ class Runner:
     async def _fetch_page(self, url: str) -> Outcome:
         fetched = await self.fetcher.fetch(url, read_and_count, self.config.page_body_bytes)
         return fetched.outcome()
+
+    async def _fetch_through_store(self, key: FetchKey) -> Outcome:
+        """The URL's outcome from the store when fresh, confirmed by a 304, or fetched anew.
+
+        Outcomes that may be transient are never served (:func:`~linkcheck.store.servable`);
+        a stale one with validators is asked for with If-None-Match /
+        If-Modified-Since, and a 304 keeps its facts (an image's size) with no body read.
+        """
+        as_image, url = key
+        assert self.store is not None
+        stored = self.store.get(as_image, url)
+        started = time.time()
+        usable = stored is not None and stored.probe == self._probes[as_image]
+        if stored is not None and usable and servable(stored.outcome):
+            if stored.fresh(started, self.freshness.max_age(as_image)):
+                self._sources[key] = HIT
+                return served(stored.outcome)
+            if stored.has_validators:
+                return await self._revalidate(key, stored.outcome, started)
+        fetched = await (self.images.probe(url) if as_image else self._fetch_page(url))
+        self._sources[key] = MISS
+        self._keep(key, fetched, started)
+        return fetched
+
+    async def _revalidate(self, key: FetchKey, stored: Outcome, started: float) -> Outcome:
+        as_image, url = key
+        headers = conditional_headers(stored)
+        if as_image:
+            headers["Range"] = f"bytes=0-{self.config.image_first_bytes - 1}"
+            asked = await self.fetcher.fetch(url, _no_body, 0, identity=True, headers=headers)
+        else:
+            limit = self.config.page_body_bytes
+            asked = await self.fetcher.fetch(url, read_and_count, limit, headers=headers)
+        answer = asked.outcome()
+        same_place = answer.final_url == (stored.final_url or stored.url)
+        if answer.status == 304 and answer.error is None and same_place:
+            confirmed = revalidated(stored, answer)
+            self._sources[key] = REVALIDATED
+            self._keep(key, confirmed, started)
+            return confirmed
+        if not as_image and answer.status != 304:
+            fetched = answer  # the conditional GET was the whole fetch
+        else:
+            probed = await (self.images.probe(url) if as_image else self._fetch_page(url))
+            fetched = replace(
+                probed,
+                requests=probed.requests + answer.requests,
+                retries=probed.retries + answer.retries,
+                bytes_read=probed.bytes_read + answer.bytes_read,
+                elapsed_ms=round(probed.elapsed_ms + answer.elapsed_ms, 1),
+            )
+        self._sources[key] = MISS
+        self._keep(key, fetched, started)
+        return fetched
+
+    def _keep(self, key: FetchKey, outcome: Outcome, fetched_at: float) -> None:
+        """Store a final outcome; over one that may be transient keep the older entry (it
+        can still be revalidated next time); forget one whose probe itself failed."""
+        assert self.store is not None
+        as_image, url = key
+        if servable(outcome):
+            self.store.put(as_image, url, outcome, self._probes[as_image], fetched_at)
+        elif not transient(outcome):
+            self.store.forget(as_image, url)
+
+    async def _flush_regularly(self) -> None:
+        """Commit stored outcomes every second, so a run killed mid-way keeps what it learnt."""
+        assert self.store is not None
+        while True:
+            await asyncio.sleep(1.0)
+            self.store.flush_if_due()
+
+    def _annotate(
+        self, result: SeedResult, sources: dict[FetchKey, str] | None = None, record: bool = True
+    ) -> tuple[SeedResult, SeedNotes | None]:
+        """The result with history applied (flaky), and the notes the report adds to it.
+
+        ``sources`` overrides where outcomes came from (the main pass's, for a result
+        the recheck pass replaces); ``record`` False leaves this run's history alone.
+        """
+        if self.store is None and self.baseline is None:
+            return result, None
+        checks: list[Check] = []
+        notes: list[CheckNotes] = []
+        for check in result.checks:
+            note = CheckNotes()
+            if self.store is not None and check.outcome is not None:
+                key = self._key(check.target)
+                source = sources.get(key) if sources and key in sources else None
+                note = CheckNotes(cache=source or self._sources.get(key, MISS))
+                if record:
+                    self._remember(key, check)
+                if check.verdict is Verdict.FAILED:
+                    check, note = self._with_history(key, check, note)
+            checks.append(check)
+            notes.append(note)
+        annotated = replace(result, checks=tuple(checks))
+        errors: tuple[str | None, ...] = ()
+        if self.baseline is not None:
+            states, errors = self.baseline.states(annotated, meet=record)
+            notes = [
+                replace(note, baseline=state) for note, state in zip(notes, states, strict=True)
+            ]
+        return annotated, SeedNotes(tuple(notes), errors)
+
+    def _with_history(
+        self, key: FetchKey, check: Check, note: CheckNotes
+    ) -> tuple[Check, CheckNotes]:
+        """A failed check with its streak; a warning ``flaky`` while under --fail-after."""
+        streak = self._streaks.get(key)
+        if streak is None:
+            assert self.store is not None
+            streak = self._streaks[key] = self.store.streak(*key)
+        count = streak.failures + 1
+        since = streak.since if streak.since is not None else self.run_at
+        note = replace(note, failing_since=_timestamp(since), consecutive_failures=count)
+        limit = self.config.fail_after
+        if streak.passed_before and count < limit:
+            runs = "run" if count == 1 else f"{count} runs in a row"
+            message = (
+                f"failed this {runs} after passing, under --fail-after {limit}: "
+                f"{check.reason.value}: {check.message}"
+            )
+            check = Check(check.target, Verdict.WARNING, Reason.FLAKY, message, check.outcome)
+        return check, note
+
+    def _remember(self, key: FetchKey, check: Check) -> None:
+        """Keep the URL's worst verdict of this run for its history (skipped ones say nothing)."""
+        rank = _WORSE.get(check.verdict)
+        if rank is None:
+            return
+        known = self._verdicts.get(key)
+        if known is None or rank > _WORSE[known[0]]:
+            self._verdicts[key] = (check.verdict, check.reason)
+
+    def _record_history(self) -> None:
+        if self.store is None:
+            return
+        rows = (
+            (as_image, url, verdict.value, reason.value)
+            for (as_image, url), (verdict, reason) in self._verdicts.items()
+        )
+        self.store.record_run(self.run_at, rows, time.time())
 
     def _settle(self, key: FetchKey, task: asyncio.Task[Outcome]) -> None:
         if not task.cancelled() and task.exception() is None and self._fetches.get(key) is task:
@@ -258,6 +452,11 @@ class Runner:
             counters.network_fetches > 0 and counters.dns_failures == counters.network_fetches
         )
         summary.stopped = self.stopped.value if self.stopped is not None else None
+        if self.baseline is not None and summary.baseline is not None:
+            resolved = self.baseline.resolved() if self.stopped is None else []
+            summary.baseline["resolved"] = resolved[:MAX_RESOLVED]
+            if len(resolved) > MAX_RESOLVED:
+                summary.note(f"{len(resolved) - MAX_RESOLVED} more resolved problems not listed")
         for name, host in self.fetcher.hosts.hosts.items():
             summary.host(name).update(host.stats.to_dict())
 
@@ -292,6 +491,15 @@ class _Outcomes:
     def values(self) -> Iterator[Entry]:
         for table in self._tables:
             yield from table.values()
+
+
+async def _no_body(response: httpx.Response, limit: int) -> int:
+    """Read nothing: a conditional request only asks whether the stored facts still hold."""
+    return 0
+
+
+def _timestamp(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 async def _contained(url: str, fetch: Coroutine[Any, Any, Outcome]) -> Outcome:
@@ -329,18 +537,50 @@ async def check_async(
     config: Config,
     transport: httpx.AsyncBaseTransport | None = None,
     progress: ProgressSink | None = None,
+    *,
+    selection: Selection | None = None,
+    baseline: Baseline | None = None,
+    warn: Warn | None = None,
 ) -> Report:
-    """Check the seeds named by ``config`` and return the report (its spool still readable)."""
+    """Check the seeds named by ``config`` and return the report (its spool still readable).
+
+    ``selection`` and ``baseline`` are read from ``config`` unless given (the CLI reads
+    them first, to fail early); ``warn`` hears of a results store that cannot be used.
+    Raises SelectionError, or OSError/ValueError for an unreadable baseline, before
+    any request.
+    """
     started = now()
+    if selection is None:
+        selection = select_seeds(config)
+    if baseline is None and config.baseline is not None:
+        baseline = Baseline.load(config.baseline)
     spool = Spool()
+    store: Store | None = None
+
+    def warned(text: str) -> None:
+        spool.summary.note(f"warning: {text}")
+        if warn is not None:
+            warn(text)
+
     try:
-        runner = Runner(config, transport, progress)
-        files = find_seed_files(config.paths, config.patterns, on_skip=spool.summary.skip_file)
+        if config.cache is not None and config.use_cache:
+            store = Store.open(config.cache, warned)
+        runner = Runner(config, transport, progress, store=store, baseline=baseline)
+        files: Iterable[Path]
+        if selection is not None:
+            files = selection.files
+            for note in selection.notes:
+                spool.summary.note(note)
+        else:
+            files = find_seed_files(config.paths, config.patterns, on_skip=spool.summary.skip_file)
         await runner.run(files, spool)
     except BaseException:
         spool.close()
         spool.discard()
         raise
+    finally:
+        if store is not None:
+            store.close()
     spool.close()
     return Report(started, now(), spool.summary, spool.path, spool.late_path)
 
@@ -349,6 +589,12 @@ def check(
     config: Config,
     transport: httpx.AsyncBaseTransport | None = None,
     progress: ProgressSink | None = None,
+    *,
+    selection: Selection | None = None,
+    baseline: Baseline | None = None,
+    warn: Warn | None = None,
 ) -> Report:
     """Synchronous entry point: run the whole check in a fresh event loop."""
-    return asyncio.run(check_async(config, transport, progress))
+    return asyncio.run(
+        check_async(config, transport, progress, selection=selection, baseline=baseline, warn=warn)
+    )

@@ -47,6 +47,7 @@ from linkcheck.model.settings import (
     table,
     validate,
 )
+from linkcheck.model.shards import SHARD, Shard
 
 __all__ = [
     "DEFAULT_FIELDS",
@@ -58,6 +59,7 @@ __all__ = [
     "HeaderRule",
     "HostRule",
     "IPNetwork",
+    "MaxAge",
     "Method",
     "Remap",
     "Setting",
@@ -119,6 +121,79 @@ def parse_regex(spec: str) -> str:
 SEEDS, NETWORK, POLICY, IMAGES, SAFETY = (
     "seeds and report", "network", "verdicts and URL rules", "images", "address safety",
 )  # fmt: skip
+STORE = "results store"
+#: Where ``--cache`` without a path keeps the results store, from the working directory.
+DEFAULT_CACHE = Path(".linkcheck/cache.sqlite")
+#: How long a stored outcome is used without asking again, unless --cache-max-age says.
+DEFAULT_MAX_AGE = 86400.0
+#: Runs of history kept per URL; --fail-after cannot look further back.
+HISTORY_RUNS = 20
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+#: What --cache-max-age KIND=AGE may name: pages (and AMP pages) or images.
+MAX_AGE_KINDS = ("pages", "images")
+
+
+def parse_duration(text: str) -> float:
+    """``90s``, ``15m``, ``12h``, ``7d``, ``2w`` or plain seconds, as seconds."""
+    spec = text.strip().lower()
+    unit = spec[-1:] if spec[-1:] in _UNITS else "s"
+    number = spec[:-1] if spec[-1:] in _UNITS else spec
+    try:
+        value = float(number) * _UNITS[unit]
+    except ValueError:
+        raise ValueError(f"expected a duration such as 90s, 12h or 7d, not {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise ValueError(f"a duration must be 0 or more, not {text!r}")
+    return value
+
+
+def duration_text(seconds: float) -> str:
+    """The shortest ``parse_duration`` text for ``seconds`` (``86400`` is ``1d``)."""
+    for unit in ("w", "d", "h", "m"):
+        if seconds and seconds % _UNITS[unit] == 0:
+            return f"{int(seconds // _UNITS[unit])}{unit}"
+    return f"{seconds:g}s"
+
+
+@dataclass(frozen=True)
+class MaxAge:
+    """How long a stored outcome of ``kind`` (None: every kind) is used without a request."""
+
+    seconds: float
+    kind: str | None = None
+
+
+def parse_max_age(spec: str) -> MaxAge:
+    """``AGE`` for every kind, or ``KIND=AGE`` with KIND ``pages`` or ``images``."""
+    kind, _, age = spec.rpartition("=")
+    return check_max_age(MaxAge(parse_duration(age), kind.strip().lower() or None))
+
+
+def check_max_age(rule: MaxAge) -> MaxAge:
+    if rule.kind is not None and rule.kind not in MAX_AGE_KINDS:
+        raise ValueError(f"unknown kind {rule.kind!r}: choose {' or '.join(MAX_AGE_KINDS)}")
+    if not 0 <= rule.seconds < float("inf"):
+        raise ValueError(f"a duration must be 0 or more, not {rule.seconds!r}")
+    return rule
+
+
+def _max_age_text(rule: MaxAge) -> str:
+    age = duration_text(rule.seconds)
+    return age if rule.kind is None else f"{rule.kind}={age}"
+
+
+@dataclass(frozen=True)
+class CacheFile(FilePath):
+    """The results store's file; ``true`` in a config file names the default one."""
+
+    metavar: str = "PATH"
+    expected: str = "a file name, or true"
+
+    def check(self, value: object) -> Path:
+        if value is True:
+            return DEFAULT_CACHE
+        return super().check(value)
+
 
 _SECONDS = Number(minimum=0.001)
 _PAUSE = Number(minimum=0.0)
@@ -136,6 +211,9 @@ _REMAP: Rule[Remap] = Rule(
 _NETWORK: Rule[IPNetwork] = Rule(
     parse_network, (ipaddress.IPv4Network, ipaddress.IPv6Network), None, str, "CIDR"
 )
+
+
+_MAX_AGE: Rule[MaxAge] = Rule(parse_max_age, MaxAge, check_max_age, _max_age_text, "[KIND=]AGE")
 
 
 def _host_limit_text(rule: HostRule) -> str:
@@ -173,6 +251,19 @@ class Config:
         Path("linkcheck-report.json"), FilePath(), "the JSON report, written atomically; "
         "'-' writes it to standard output", "-o", "--output", group=SEEDS,
     )  # fmt: skip
+    files_from: Path | None = setting(
+        None, FilePath(), "check only the seeds named in FILE, one path a line, as git diff "
+        "--name-only prints them ('-': standard input); other paths are ignored with a note",
+        "--files-from", group=SEEDS, optional=True,
+    )  # fmt: skip
+    changed_since: str | None = setting(
+        None, Text(metavar="REF"), "check only the seeds changed since git REF (git diff "
+        "--name-only REF)", "--changed-since", group=SEEDS, optional=True,
+    )  # fmt: skip
+    path_base: Path | None = setting(
+        None, FilePath(metavar="DIR"), "name seed files relative to this folder in every "
+        "report", "--path-base", group=SEEDS, optional=True, default_text="the current folder",
+    )  # fmt: skip
 
     max_concurrency: int = setting(
         128, Integer(1), "requests in flight in all", "--concurrency", group=NETWORK
@@ -200,6 +291,10 @@ class Config:
     max_duration: float | None = setting(
         None, _SECONDS, "stop the run after this long; unfinished checks are skipped",
         "--max-duration", group=NETWORK, optional=True, default_text="no limit",
+    )  # fmt: skip
+    url_budget: float = setting(
+        30.0, _SECONDS, "time all tries of one URL may take, backoff and the recheck included; "
+        "a timeout is retried at most once, and only within it", "--url-budget", group=NETWORK,
     )  # fmt: skip
     retries: int = setting(
         2, Integer(0, 100), "retries of transient failures, 0 disables", "--retries",
@@ -269,6 +364,10 @@ class Config:
         False, Flag(), "do not verify TLS certificates", "--insecure", group=NETWORK,
         widens=True,
     )  # fmt: skip
+    dns_concurrency: int = setting(
+        4, Integer(1, 256), "host-name lookups in flight (each host is looked up once a run; "
+        "many resolvers limit query rates)", "--dns-concurrency", group=NETWORK,
+    )  # fmt: skip
     trust_env: bool = setting(
         True, Flag(), "ignore HTTP_PROXY / HTTPS_PROXY / NO_PROXY", "--no-env-proxy",
         group=NETWORK, negated=True,
@@ -282,6 +381,10 @@ class Config:
         FailOn.FAILED, Choice(FailOn), "'warning' makes warnings fail the run too",
         "--fail-on", group=POLICY,
     )  # fmt: skip
+    allow_partial: bool = setting(
+        False, Flag(), "let a run stopped by --max-duration pass with checks left undone "
+        "(otherwise it exits 1)", "--allow-partial", group=POLICY,
+    )  # fmt: skip
     include: tuple[str, ...] = setting(
         (), Regex(), "check only URLs matching; wins over --exclude; repeatable", "--include",
         group=POLICY, repeat=True,
@@ -293,6 +396,35 @@ class Config:
     remap: tuple[Remap, ...] = setting(
         (), _REMAP, "request another URL instead, e.g. a staging mirror; repeatable", "--remap",
         group=POLICY, repeat=True,
+    )  # fmt: skip
+    shard: Shard | None = setting(
+        None, SHARD, "check only URLs whose requested host falls in shard K of N (one job of a "
+        "CI matrix); the others are reported skipped/not_in_shard; join the reports with "
+        "linkcheck merge", "--shard", group=POLICY, optional=True, default_text="no shards",
+    )  # fmt: skip
+
+    cache: Path | None = setting(
+        None, CacheFile(), "keep each URL's outcome between runs in this SQLite file; "
+        f"--cache alone: {DEFAULT_CACHE}", "--cache", group=STORE, optional=True,
+        default_text="off", const=DEFAULT_CACHE,
+    )  # fmt: skip
+    use_cache: bool = setting(
+        True, Flag(), "neither read nor write the results store, whatever --cache or a config "
+        "file say", "--no-cache", group=STORE, negated=True,
+    )  # fmt: skip
+    cache_max_age: tuple[MaxAge, ...] = setting(
+        (MaxAge(DEFAULT_MAX_AGE),), _MAX_AGE, "use a stored outcome without a request for this "
+        "long (90s, 12h, 7d; KIND=AGE for pages or images only); repeatable",
+        "--cache-max-age", group=STORE, repeat=True,
+    )  # fmt: skip
+    fail_after: int = setting(
+        1, Integer(1, HISTORY_RUNS), "a URL that fails fewer than N runs in a row after "
+        "passing is a flaky warning, not a failure (needs --cache)", "--fail-after",
+        group=STORE,
+    )  # fmt: skip
+    baseline: Path | None = setting(
+        None, FilePath(), "problems already in this JSON report are reported known and do not "
+        "fail the run", "--baseline", group=STORE, optional=True, metavar="REPORT.json",
     )  # fmt: skip
 
     allow_hosts: tuple[str, ...] = setting(

@@ -117,7 +117,7 @@ def _fits(claim: tuple[int | None, int | None], size: tuple[int, int], policy: P
     tolerance = policy.size_tolerance
     if all(c is None or abs(c - s) <= tolerance for c, s in zip(claim, size, strict=True)):
         return True
-    if policy.size_policy != "aspect" or None in claim or 0 in size:
+    if policy.size_policy != "aspect" or None in claim or 0 in claim or 0 in size:
         return False
     claimed_w, claimed_h = claim
     assert claimed_w is not None and claimed_h is not None

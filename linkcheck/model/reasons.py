@@ -40,8 +40,10 @@ class Reason(StrEnum):
     UNSAFE_URL = "unsafe_url"
     INVALID_URL = "invalid_url"
     EXCLUDED = "excluded"
+    NOT_IN_SHARD = "not_in_shard"
     INTERRUPTED = "interrupted"
     INTERNAL = "internal"
+    FLAKY = "flaky"
     # seed reasons
     NO_FRONT_MATTER = "no_front_matter"
     INVALID_YAML = "invalid_yaml"
@@ -77,8 +79,11 @@ _EXPLANATIONS: dict[Reason, str] = {
     Reason.UNSAFE_URL: "the URL's scheme or address is refused by the safety policy",
     Reason.INVALID_URL: "the value is not an absolute http(s) URL",
     Reason.EXCLUDED: "the URL matches an exclude rule and was not requested",
+    Reason.NOT_IN_SHARD: "the URL's host belongs to another shard (--shard), which checks it",
     Reason.INTERRUPTED: "the run ended (time limit or signal) before this check finished",
     Reason.INTERNAL: "linkcheck itself failed on this check; the message names the error",
+    Reason.FLAKY: "the URL failed, but fewer runs in a row than --fail-after since it last "
+    "passed: reported, not failing the run",
     Reason.NO_FRONT_MATTER: "the file does not start with YAML front matter between '---' lines",
     Reason.INVALID_YAML: "the front matter is not valid YAML",
     Reason.NOT_A_MAPPING: "the front matter is not a YAML mapping",

@@ -472,6 +472,8 @@ class Setting:
     default_text: str | None = None
     name: str = ""
     default: Any = None
+    #: The value of the option given without one (``--cache`` alone), or None: a value is needed.
+    const: Any = None
 
     @property
     def internal(self) -> bool:
@@ -554,11 +556,12 @@ def setting(
     positional: bool = False,
     widens: bool = False,
     default_text: str | None = None,
+    const: Any = None,
 ) -> T:
     """A dataclass field that is also a row of the settings table."""
     row = Setting(
         type, help, flags, group, metavar, repeat, optional, negated, positional, widens,
-        default_text,
+        default_text, const=const,
     )  # fmt: skip
     made: T = field(default=default, metadata={"setting": row})
     return made

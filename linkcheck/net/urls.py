@@ -45,8 +45,45 @@ def normalize(raw: str) -> str:
         raise BadUrl(Reason.INVALID_URL, f"not a valid URL: {_one_line(exc)}") from exc
 
 
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_LABEL = r"(?!xn--)[a-z0-9_-]+"
+_PLAIN_CHAR = r"(?:[A-Za-z0-9\-_~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})"
+#: A URL already in the form :func:`normalize` gives, so it is returned as it is: a lower-case
+#: http(s) scheme and host (a DNS name without punycode, or a dotted quad), no port, userinfo
+#: or fragment, and a path and query of characters never re-encoded, without dot segments.
+#: Nearly every seed URL is one; the full parse is for the rest.
+_ALREADY_NORMAL = re.compile(
+    r"(?P<scheme>https?)://"
+    rf"(?P<host>{_OCTET}(?:\.{_OCTET}){{3}}|{_LABEL}(?:\.{_LABEL})*\.(?!xn--)[a-z][a-z0-9-]*)"
+    r"(?::(?P<port>[1-9][0-9]{0,4}))?"
+    rf"(?:/(?!\.)(?:{_PLAIN_CHAR}|\.|/(?!\.))*)?"
+    rf"(?:\?(?:{_PLAIN_CHAR}|[./?])*)?"
+)
+_MAX_PLAIN_CHARS = 2048
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+#: DNS names are at most 253 characters; longer ones get the full parse (and its refusal).
+_MAX_PLAIN_HOST_CHARS = 253
+
+
 def _normalize(raw: str) -> str:
     text = raw.strip()
+    return text if already_normal(text) else _parse(text)
+
+
+def already_normal(text: str) -> bool:
+    """Whether ``text`` is a URL that :func:`normalize` returns unchanged, told cheaply.
+
+    False only means "parse it to know".
+    """
+    plain = _ALREADY_NORMAL.fullmatch(text) if len(text) <= _MAX_PLAIN_CHARS else None
+    if plain is None or plain.end("host") - plain.start("host") > _MAX_PLAIN_HOST_CHARS:
+        return False
+    port = plain["port"]
+    return port is None or (int(port) != _DEFAULT_PORTS[plain["scheme"]] and int(port) < 65536)
+
+
+def _parse(text: str) -> str:
+    """The full parse: refuses what cannot be requested, encodes what a browser would."""
     scheme = text.split(":", 1)[0].lower() if ":" in text else ""
     if scheme in UNSAFE_SCHEMES:
         raise BadUrl(Reason.UNSAFE_URL, f"the {scheme}: scheme is never requested")
@@ -65,6 +102,8 @@ def _normalize(raw: str) -> str:
         raise BadUrl(Reason.INVALID_URL, "the URL has no host")
     if not _HOST_CHARS.match(host) or "%" in host:
         raise BadUrl(Reason.INVALID_URL, f"the host {host!r} is not a valid host name")
+    if url.port is not None and not 0 < url.port < 65536:
+        raise BadUrl(Reason.INVALID_URL, f"the port {url.port} is out of range (1 to 65535)")
     return str(url.copy_with(fragment=None)) if "#" in text else str(url)
 
 

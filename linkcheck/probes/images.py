@@ -629,6 +629,8 @@ def _absorb(into: Fetched[_Piece], extra: Fetched[_Piece]) -> None:
     into.requests += extra.requests
     into.retries += extra.retries
     into.bytes_read += extra.bytes_read
+    into.elapsed_ms = round(into.elapsed_ms + extra.elapsed_ms, 1)
+    into.queued_ms = round(into.queued_ms + extra.queued_ms, 1)
 
 
 def _retyped(fetched: Fetched[_Piece], probe: ImageProbe | None) -> Outcome:

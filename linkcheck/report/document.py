@@ -24,7 +24,9 @@ from linkcheck.model.records import Check, ImageFacts, Integrity, Kind, SeedResu
 from linkcheck.report.formats.json import FORMAT as json_format
 
 #: Reasons of checks that sent no request, so they say nothing about a host.
-_NOT_REQUESTED = frozenset({Reason.INVALID_URL, Reason.UNSAFE_URL, Reason.EXCLUDED})
+_NOT_REQUESTED = frozenset(
+    {Reason.INVALID_URL, Reason.UNSAFE_URL, Reason.EXCLUDED, Reason.NOT_IN_SHARD}
+)
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("schema") / "report-v1.schema.json"
@@ -43,6 +45,55 @@ def _end_not_checked(check: Check) -> bool:
         and facts.integrity is Integrity.NOT_CHECKED
         and bool(facts.notes)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CheckNotes:
+    """What a run knows of a check beyond its record; each key is in the report only when set.
+
+    ``cache`` says where the outcome came from (``hit``, ``revalidated``, ``miss``) when
+    a results store is in use; ``failing_since`` and ``consecutive_failures`` come from
+    the store's history; ``baseline`` is ``new`` or ``known`` with ``--baseline``.
+    """
+
+    cache: str | None = None
+    failing_since: str | None = None
+    consecutive_failures: int | None = None
+    baseline: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        items = (
+            ("cache", self.cache),
+            ("failing_since", self.failing_since),
+            ("consecutive_failures", self.consecutive_failures),
+            ("baseline", self.baseline),
+        )
+        return {key: value for key, value in items if value is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class SeedNotes:
+    """The notes of a seed result's checks, and the baseline state of each seed error."""
+
+    checks: tuple[CheckNotes, ...] = ()
+    errors: tuple[str | None, ...] = ()
+
+
+def cache_counts() -> dict[str, int]:
+    return {"hit": 0, "revalidated": 0, "miss": 0}
+
+
+def baseline_counts(report: str) -> dict[str, Any]:
+    """The summary's ``baseline`` block: problems new and known, and those since resolved."""
+    return {
+        "report": report,
+        "new": 0,
+        "known": 0,
+        "known_failed": 0,
+        "known_warning": 0,
+        "known_invalid_seeds": 0,
+        "resolved": [],
+    }
 
 
 def _verdict_counts() -> dict[str, int]:
@@ -78,11 +129,17 @@ class Summary:
     skipped_files: int = 0
     notes: list[str] = field(default_factory=list)
     hosts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Checks by where their outcome came from; None when no results store was used.
+    cache: dict[str, int] | None = None
+    #: New, known and resolved problems; None without --baseline.
+    baseline: dict[str, Any] | None = None
 
-    def add(self, result: SeedResult, sign: int = 1) -> None:
+    def add(self, result: SeedResult, sign: int = 1, notes: SeedNotes | None = None) -> None:
         """Count a seed result in (or, with ``sign=-1``, out again)."""
         self.seeds += sign
         self.invalid_seeds += 0 if result.valid else sign
+        if notes is not None:
+            self._add_notes(result, sign, notes)
         for check in result.checks:
             self.checks += sign
             self.reasons[check.reason.value] += sign
@@ -101,6 +158,28 @@ class Summary:
                 verdicts[verdict] = verdicts.get(verdict, 0) + sign
         self.reasons += Counter()  # drops reasons counted out to zero
 
+    def _add_notes(self, result: SeedResult, sign: int, notes: SeedNotes) -> None:
+        for check, note in zip(result.checks, notes.checks, strict=False):
+            if note.cache is not None and self.cache is not None:
+                self.cache[note.cache] = self.cache.get(note.cache, 0) + sign
+            if note.baseline is not None and self.baseline is not None:
+                self.baseline[note.baseline] += sign
+                if note.baseline == "known" and check.verdict.value in ("failed", "warning"):
+                    self.baseline[f"known_{check.verdict.value}"] += sign
+        if self.baseline is not None:
+            for state in notes.errors:
+                if state is not None:
+                    self.baseline[state] += sign
+            if notes.errors and all(state == "known" for state in notes.errors):
+                self.baseline["known_invalid_seeds"] += sign
+
+    def note(self, text: str) -> None:
+        """Keep one line about something the run chose not to do (bounded)."""
+        if len(self.notes) < MAX_NOTES:
+            self.notes.append(text)
+        elif len(self.notes) == MAX_NOTES:
+            self.notes.append("more notes were left out")
+
     def skip_file(self, path: str, why: str) -> None:
         """Note a file that matched a seed pattern but was not read (a FIFO, a device...)."""
         self.skipped_files += 1
@@ -118,8 +197,7 @@ class Summary:
 
     def failing(self, fail_on: str = "failed") -> bool:
         """Whether the run should exit non-zero: failures, invalid seeds (and warnings if asked)."""
-        warned = fail_on == "warning" and self.warning > 0
-        return self.failed > 0 or self.invalid_seeds > 0 or warned
+        return failing(self.to_dict(), fail_on)
 
     @property
     def passed(self) -> bool:
@@ -128,13 +206,27 @@ class Summary:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         del data["hosts"]
+        for key in ("cache", "baseline"):
+            if data[key] is None:
+                del data[key]
         data["reasons"] = dict(sorted(self.reasons.items()))
         return data
 
 
-def check_to_dict(check: Check) -> dict[str, Any]:
+def failing(summary: dict[str, Any], fail_on: str = "failed") -> bool:
+    """Whether a run with this summary exits non-zero: new failures, new invalid seeds, and
+    new warnings with ``fail_on`` warning; problems known from a baseline do not count."""
+    known = summary.get("baseline") or {}
+    failed = summary["failed"] - known.get("known_failed", 0)
+    invalid = summary["invalid_seeds"] - known.get("known_invalid_seeds", 0)
+    warned = fail_on == "warning" and summary["warning"] - known.get("known_warning", 0) > 0
+    return failed > 0 or invalid > 0 or warned
+
+
+def check_to_dict(check: Check, notes: CheckNotes | None = None) -> dict[str, Any]:
     """A check as the report (schema v1) shows it."""
     outcome = check.outcome
+    extra = notes.to_dict() if notes is not None else {}
     return {
         "field": check.field,
         "line": check.line,
@@ -147,7 +239,9 @@ def check_to_dict(check: Check) -> dict[str, Any]:
         "final_url": outcome.final_url if outcome else None,
         "redirects": [hop.to_dict() for hop in outcome.redirects] if outcome else [],
         "elapsed_ms": outcome.elapsed_ms if outcome else 0.0,
+        "queued_ms": outcome.queued_ms if outcome else 0.0,
         "image": image_block(check),
+        **extra,
     }
 
 
@@ -178,16 +272,27 @@ def image_block(check: Check) -> dict[str, Any] | None:
     }
 
 
-def seed_to_dict(result: SeedResult) -> dict[str, Any]:
+def seed_to_dict(result: SeedResult, notes: SeedNotes | None = None) -> dict[str, Any]:
+    checks = notes.checks if notes is not None else ()
+    states = notes.errors if notes is not None else ()
+    errors = []
+    for index, error in enumerate(result.errors):
+        shown: dict[str, Any] = {
+            "reason": error.reason.value, "message": error.message, "line": error.line
+        }  # fmt: skip
+        state = states[index] if index < len(states) else None
+        if state is not None:
+            shown["baseline"] = state
+        errors.append(shown)
     return {
         "path": result.path,
         "title": result.title,
         "valid": result.valid,
-        "errors": [
-            {"reason": error.reason.value, "message": error.message, "line": error.line}
-            for error in result.errors
+        "errors": errors,
+        "checks": [
+            check_to_dict(check, checks[index] if index < len(checks) else None)
+            for index, check in enumerate(result.checks)
         ],
-        "checks": [check_to_dict(check) for check in result.checks],
     }
 
 
@@ -204,6 +309,8 @@ class Report:
     summary: Summary
     spool: Path
     late: Path | None = None
+    #: More top-level keys of the report (``shard``, ``fingerprint`` of a sharded run).
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def duration_s(self) -> float:
@@ -236,6 +343,7 @@ class Report:
             "duration_s": self.duration_s,
             "summary": self.summary.to_dict(),
             "hosts": dict(sorted(self.summary.hosts.items())),
+            **self.extra,
         }
 
     def save(self, path: Path) -> None:
@@ -268,20 +376,28 @@ class Spool:
         self.late_path: Path | None = None
         self.summary = Summary()
 
-    def add(self, result: SeedResult) -> None:
-        self.summary.add(result)
-        self._file.write(json.dumps(seed_to_dict(result), ensure_ascii=False))
+    def add(self, result: SeedResult, notes: SeedNotes | None = None) -> None:
+        self.summary.add(result, notes=notes)
+        self._file.write(json.dumps(seed_to_dict(result, notes), ensure_ascii=False))
         self._file.write("\n")
 
-    def replace(self, index: int, old: SeedResult, new: SeedResult) -> None:
+    def replace(
+        self,
+        index: int,
+        old: SeedResult,
+        new: SeedResult,
+        old_notes: SeedNotes | None = None,
+        new_notes: SeedNotes | None = None,
+    ) -> None:
         """Put ``new`` in place of the result at ``index``; calls must come in index order."""
         if self._late is None:
             handle, name = tempfile.mkstemp(prefix="linkcheck-late-", suffix=".jsonl")
             self.late_path = Path(name)
             self._late = os.fdopen(handle, "w", encoding="utf-8")
-        self.summary.add(old, sign=-1)
-        self.summary.add(new)
-        self._late.write(f"{index}\t{json.dumps(seed_to_dict(new), ensure_ascii=False)}\n")
+        self.summary.add(old, sign=-1, notes=old_notes)
+        self.summary.add(new, notes=new_notes)
+        text = json.dumps(seed_to_dict(new, new_notes), ensure_ascii=False)
+        self._late.write(f"{index}\t{text}\n")
 
     def close(self) -> None:
         self._file.close()
@@ -355,9 +471,7 @@ class SavedReport:
 
     def failing(self, fail_on: str = "failed") -> bool:
         """Whether ``check`` exited non-zero for this run (:meth:`Summary.failing`)."""
-        summary = self.data["summary"]
-        warned = fail_on == "warning" and summary["warning"] > 0
-        return summary["failed"] > 0 or summary["invalid_seeds"] > 0 or warned
+        return failing(self.data["summary"], fail_on)
 
 
 def validate_report(data: object) -> dict[str, Any]:

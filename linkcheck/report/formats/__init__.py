@@ -5,14 +5,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from linkcheck.report.formats import csv, github, html, json, junit, markdown, sarif
+from linkcheck.report.formats import (
+    codequality,
+    csv,
+    github,
+    html,
+    json,
+    junit,
+    markdown,
+    sarif,
+)
 from linkcheck.report.formats.interface import Format, ReportView
 
 #: Every file format by name; the terminal summary is the CLI's own and is not one of them.
 FORMATS: Mapping[str, Format] = MappingProxyType(
     {
         module.FORMAT.name: module.FORMAT
-        for module in (json, markdown, junit, sarif, github, csv, html)
+        for module in (json, markdown, junit, sarif, github, csv, html, codequality)
     }
 )
 

@@ -8,6 +8,7 @@ seed, a server or a saved report, so text formats render them through :func:`ine
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -115,6 +116,55 @@ class InertView:
             yield inert_data(seed)
 
 
+def rebase(path: str, base: str) -> str:
+    """``path`` relative to the folder ``base`` (forward slashes) when it lies inside it.
+
+    A relative ``path`` is taken from the current folder, as the run read it. A path
+    outside ``base`` is returned unchanged: no ``../`` chain is invented for it.
+    """
+    absolute = os.path.abspath(path)
+    try:
+        relative = os.path.relpath(absolute, base)
+    except ValueError:  # another drive
+        return path
+    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+        return path
+    return relative.replace(os.sep, "/")
+
+
+class RebasedView:
+    """A report whose seed paths are relative to ``base`` (see :func:`rebase`).
+
+    CI systems place annotations and code-scanning results only by repository-relative
+    paths; a seed folder named by an absolute path (a config file's folder) would
+    otherwise show up as the whole machine path. ``path_base`` is the absolute folder,
+    which SARIF names as ``originalUriBaseIds``.
+    """
+
+    def __init__(self, report: ReportView, base: str) -> None:
+        self._report: ReportView = report._report if isinstance(report, RebasedView) else report
+        self.path_base = os.path.abspath(base)
+
+    def header(self) -> dict[str, Any]:
+        return self._report.header()
+
+    def seeds(self) -> Iterator[dict[str, Any]]:
+        base = self.path_base
+        for seed in self._report.seeds():
+            path = seed.get("path")
+            if isinstance(path, str):
+                shown = rebase(path, base)
+                if shown != path:
+                    seed = {**seed, "path": shown}
+            yield seed
+
+
+def path_base(report: ReportView) -> str | None:
+    """The absolute folder the report's seed paths are relative to, when a view says so."""
+    base = getattr(report, "path_base", None)
+    return base if isinstance(base, str) else None
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """A failed or warning check, or a seed error (``field`` "seed", no URL, "failed")."""
@@ -126,6 +176,8 @@ class Problem:
     verdict: str
     reason: str
     message: str
+    #: Already present in the baseline report (``--baseline``): shown after new problems.
+    known: bool = False
 
     @property
     def location(self) -> str:
@@ -153,6 +205,7 @@ def seed_errors(seed: dict[str, Any]) -> Iterator[Problem]:
             verdict="failed",
             reason=error["reason"],
             message=error.get("message", ""),
+            known=is_known(error),
         )
 
 
@@ -169,7 +222,13 @@ def problems(seed: dict[str, Any]) -> Iterator[Problem]:
                 verdict=check["verdict"],
                 reason=check["reason"],
                 message=check.get("message", ""),
+                known=is_known(check),
             )
+
+
+def is_known(check: dict[str, Any]) -> bool:
+    """Whether a check's problem was already in the baseline report (not new)."""
+    return check.get("baseline") in ("known", "unchanged") or check.get("known") is True
 
 
 def host(url: str) -> str:

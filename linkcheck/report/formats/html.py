@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Iterable
+from contextlib import ExitStack
 from html import escape
 from typing import IO, Any
 
@@ -87,26 +88,57 @@ td.url { word-break: break-all; max-width: 32rem; }
 _SCRIPT = """
 (function () {
   "use strict";
+  var PAGE = 200;
   var keys = ["verdict", "kind", "host", "seed"];
   var controls = keys.map(function (key) {
     return document.getElementById("filter-" + key);
   });
   var search = document.getElementById("search");
   var counter = document.getElementById("shown-count");
-  var items = Array.prototype.slice.call(document.querySelectorAll("tr.check, figure.card"));
-  var texts = items.map(function (item) { return item.textContent.toLowerCase(); });
+  var lists = ["checks", "images", "seed-errors"].map(function (name) {
+    var section = document.getElementById(name);
+    var selector = name === "seed-errors" ? "tr.seed-error" : "tr.check, figure.card";
+    var items = section ? Array.prototype.slice.call(section.querySelectorAll(selector)) : [];
+    return {
+      items: items, texts: null, matching: items, page: 0, filtered: name !== "seed-errors",
+      pager: section ? section.querySelector(".pager") : null
+    };
+  });
+  function matches(list, index, wanted, needle) {
+    var item = list.items[index];
+    if (!keys.every(function (key, i) { return !wanted[i] || item.dataset[key] === wanted[i]; })) {
+      return false;
+    }
+    if (!needle) { return true; }
+    if (!list.texts) {
+      list.texts = list.items.map(function (each) { return each.textContent.toLowerCase(); });
+    }
+    return list.texts[index].indexOf(needle) !== -1;
+  }
+  function show(list) {
+    var start = list.page * PAGE;
+    list.items.forEach(function (item) { item.hidden = true; });
+    list.matching.slice(start, start + PAGE).forEach(function (item) { item.hidden = false; });
+    if (!list.pager) { return; }
+    var pages = Math.max(1, Math.ceil(list.matching.length / PAGE));
+    list.pager.hidden = pages < 2;
+    list.pager.querySelector(".page").textContent = (list.page + 1) + " of " + pages;
+    list.pager.querySelector(".previous").disabled = list.page === 0;
+    list.pager.querySelector(".next").disabled = list.page + 1 >= pages;
+  }
   function apply() {
     var wanted = controls.map(function (control) { return control.value; });
     var needle = search.value.trim().toLowerCase();
-    var shown = 0;
-    items.forEach(function (item, index) {
-      var visible = keys.every(function (key, i) {
-        return !wanted[i] || item.dataset[key] === wanted[i];
-      }) && (!needle || texts[index].indexOf(needle) !== -1);
-      item.hidden = !visible;
-      if (visible && item.tagName === "TR") { shown += 1; }
+    lists.forEach(function (list) {
+      if (list.filtered) {
+        list.matching = list.items.filter(function (item, index) {
+          return matches(list, index, wanted, needle);
+        });
+      }
+      list.page = 0;
+      show(list);
     });
-    counter.textContent = String(shown);
+    counter.textContent = String(lists[0].matching.length);
   }
   function remember() {
     var state = new URLSearchParams();
@@ -116,6 +148,15 @@ _SCRIPT = """
     if (search.value) { state.set("q", search.value); }
     try { history.replaceState(null, "", "#" + state.toString()); } catch (e) { /* file: */ }
   }
+  lists.forEach(function (list) {
+    if (!list.pager) { return; }
+    [[".previous", -1], [".next", 1]].forEach(function (pair) {
+      list.pager.querySelector(pair[0]).addEventListener("click", function () {
+        list.page += pair[1];
+        show(list);
+      });
+    });
+  });
   var initial = new URLSearchParams(location.hash.slice(1));
   controls.forEach(function (control, i) {
     if (initial.has(keys[i])) { control.value = initial.get(keys[i]); }
@@ -304,8 +345,35 @@ def _head(header: dict[str, Any]) -> str:
     )
 
 
+#: Rows (and cards) of one page; the script shows one page at a time and the HTML
+#: hides the others from the start, so the browser lays out one page, not 10,000 rows.
+PAGE_SIZE = 200
+
+
+def _pager(count: int) -> str:
+    hidden = "" if count > PAGE_SIZE else " hidden"
+    pages = max(1, -(-count // PAGE_SIZE))
+    return (
+        f'<div class="pager"{hidden}><button type="button" class="previous">previous</button> '
+        f'page <span class="page">1 of {pages}</span> '
+        '<button type="button" class="next">next</button></div>\n'
+    )
+
+
+def _paged(html: str, index: int) -> str:
+    """The element's HTML, hidden when it is past the first page."""
+    if index < PAGE_SIZE:
+        return html
+    opening = html.index(">")
+    return html[:opening] + " hidden" + html[opening:]
+
+
 class HtmlFormat:
-    """A single HTML file: counts, a filterable table of checks, image cards."""
+    """A single HTML file: counts, invalid seeds, a filterable table of checks, image cards.
+
+    What needs attention comes first: invalid seeds, then failed, warning, skipped and
+    ok checks (report order within each), and tables are paged.
+    """
 
     name = "html"
 
@@ -314,21 +382,37 @@ class HtmlFormat:
         header = report.header()
         hosts: set[str] = set()
         seeds: set[str] = set()
-        checks = invalid = 0
-        with spool() as rows, spool() as cards, spool() as errors:
+        checks = invalid = images = 0
+        with ExitStack() as stack:
+            rows = {verdict: stack.enter_context(spool()) for verdict in VERDICTS}
+            cards = {verdict: stack.enter_context(spool()) for verdict in VERDICTS}
+            errors = stack.enter_context(spool())
             for seed in report.seeds():
                 path = str(seed["path"])
                 seeds.add(path)
                 for error in seed_errors(seed):
+                    html = _error_row(path, error.line, error.reason, error.message)
+                    errors.write(_paged(html, invalid))
                     invalid += 1
-                    errors.write(_error_row(path, error.line, error.reason, error.message))
                 for check in seed.get("checks") or ():
                     checks += 1
                     hosts.add(host(str(check["url"])))
-                    rows.write(_check_row(path, check, seed.get("title")))
+                    verdict = str(check["verdict"])
+                    verdict = verdict if verdict in rows else "ok"
+                    rows[verdict].write(_check_row(path, check, seed.get("title")))
                     if check.get("kind") == "image":
-                        cards.write(_image_card(path, check, seed.get("title")))
+                        images += 1
+                        cards[verdict].write(_image_card(path, check, seed.get("title")))
             stream.write(_head(header))
+            if invalid:
+                stream.write(
+                    '<section id="seed-errors">\n<h2>Invalid seeds</h2>\n'
+                    + _pager(invalid)
+                    + "<table>\n<thead><tr><th>seed</th><th>reason</th><th>message</th></tr>"
+                    "</thead>\n<tbody>\n"
+                )
+                copy_spool(errors, stream)
+                stream.write("</tbody>\n</table>\n</section>\n")
             stream.write(
                 '<section id="checks">\n<h2>Checks</h2>\n<div class="filters">'
                 + _select("verdict", "verdict", VERDICTS)
@@ -337,24 +421,33 @@ class HtmlFormat:
                 + _select("seed", "seed", sorted(seeds))
                 + '<label for="search">search<input id="search" type="search"></label>'
                 + f'<span><span id="shown-count">{checks}</span> of {checks} checks shown</span>'
-                + "</div>\n<table>\n<thead><tr>"
+                + "</div>\n"
+                + _pager(checks)
+                + "<table>\n<thead><tr>"
                 + "".join(f"<th>{name}</th>" for name in _COLUMNS)
                 + "</tr></thead>\n<tbody>\n"
             )
-            copy_spool(rows, stream)
+            _copy_paged(rows, stream)
             stream.write("</tbody>\n</table>\n</section>\n")
-            stream.write('<section id="images">\n<h2>Images</h2>\n<div class="cards">\n')
-            copy_spool(cards, stream)
+            stream.write(
+                '<section id="images">\n<h2>Images</h2>\n'
+                + _pager(images)
+                + '<div class="cards">\n'
+            )
+            _copy_paged(cards, stream)
             stream.write("</div>\n</section>\n")
-            if invalid:
-                stream.write(
-                    '<section id="seed-errors">\n<h2>Invalid seeds</h2>\n<table>\n'
-                    "<thead><tr><th>seed</th><th>reason</th><th>message</th></tr></thead>\n"
-                    "<tbody>\n"
-                )
-                copy_spool(errors, stream)
-                stream.write("</tbody>\n</table>\n</section>\n")
         stream.write(f"<script>{_SCRIPT}</script>\n</body>\n</html>\n")
+
+
+def _copy_paged(spools: dict[str, IO[str]], stream: IO[str]) -> None:
+    """The spooled elements, most urgent verdict first, those past the first page hidden."""
+    index = 0
+    for verdict in VERDICTS:
+        buffer = spools[verdict]
+        buffer.seek(0)
+        for line in buffer:
+            stream.write(_paged(line, index) if line.strip() else line)
+            index += 1
 
 
 FORMAT = HtmlFormat()

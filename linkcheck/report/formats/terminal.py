@@ -1,8 +1,10 @@
 """The human summary printed at the end of a run (or of ``linkcheck report``).
 
-One line per problem, ``path:line field reason url (detail)``, grouped by seed
-in report order; then a table of verdicts by kind and a line of totals, so the
-summary is what stays on screen.
+One line per problem, ``severity path:line field reason url (detail)`` (severity
+``error`` or ``warning``), grouped by seed in report order; failures to resolve a host
+name are one line for all of them, after the offline diagnosis when every name failed;
+then a table of verdicts by kind and a line of totals, so the summary is what stays
+on screen.
 Colours only on a terminal, and never when ``NO_COLOR`` is set (rich obeys it).
 Text from seeds and servers is made inert (control characters shown escaped) and
 reaches rich only as :class:`~rich.text.Text`, never as markup.
@@ -17,7 +19,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from linkcheck.report.formats._common import InertView, location, offline_note, problems
+from linkcheck.report.formats._common import (
+    InertView,
+    Problem,
+    host,
+    location,
+    offline_note,
+    problems,
+)
 from linkcheck.report.formats.interface import ReportView
 
 KINDS = ("page", "amp", "image")
@@ -37,49 +46,128 @@ class TerminalFormat:
 
     def __init__(self, verbosity: int = 0) -> None:
         self.verbosity = verbosity
+        self.refused = 0
 
     def render(self, report: ReportView, stream: IO[str]) -> None:
         console = console_for(stream)
         report = InertView(report)
         header = report.header()
+        note = offline_note(header)
+        if note:  # the diagnosis first: it explains every dns line below
+            console.print(Text(note, style="bold red"))
         by_kind: Counter[tuple[str, str]] = Counter()
+        self.refused = 0
+        unresolved: list[Problem] = []
         lines: list[Text] = []
         for seed in report.seeds():
-            seed_lines = self._seed_lines(seed, by_kind)
+            seed_lines = self._seed_lines(seed, by_kind, unresolved)
             if seed_lines and lines:
                 lines.append(Text(""))
             lines.extend(seed_lines)
+        if len(unresolved) == 1:
+            lines.append(_problem_line(unresolved[0]))
+        elif unresolved:
+            lines.insert(0, _unresolved_line(unresolved))
         for line in lines:
             console.print(line)
+        if self.refused:
+            console.print(Text(_refused_hint(self.refused), style="yellow"))
         if self.verbosity >= 0:
             if lines:
                 console.print()
             console.print(_table(by_kind))
             console.print(Text(_totals(header)))
-        note = offline_note(header)
-        if note:
-            console.print(Text(note, style="bold red"))
+            for extra in store_lines(header):
+                console.print(Text(extra))
         stopped = (header.get("summary") or {}).get("stopped")
         if stopped:
             message = _STOPPED.get(str(stopped), f"The run stopped early ({stopped}).")
             console.print(Text(message, style="bold yellow"))
 
-    def _seed_lines(self, seed: dict[str, Any], by_kind: Counter[tuple[str, str]]) -> list[Text]:
+    def _seed_lines(
+        self, seed: dict[str, Any], by_kind: Counter[tuple[str, str]], unresolved: list[Problem]
+    ) -> list[Text]:
+        """The seed's lines; at normal verbosity its dns failures go to ``unresolved``."""
         for check in seed.get("checks") or ():
             by_kind[(check["kind"], check["verdict"])] += 1
         if self.verbosity > 0:
             return [_check_line(seed["path"], check) for check in seed.get("checks") or ()]
-        return [
-            _line(problem.location, problem.field, problem.verdict, problem.reason,
-                  problem.url, problem.message)
-            for problem in problems(seed)
-        ]  # fmt: skip
+        lines = []
+        for problem in problems(seed):
+            if problem.reason == "unsafe_url" and problem.message.startswith(_REFUSED_ADDRESS):
+                self.refused += 1
+            if problem.reason == "dns":
+                unresolved.append(problem)
+            else:
+                lines.append(_problem_line(problem))
+        return lines
+
+
+#: How the address policy's refusals begin (linkcheck.net.safety.UnsafeAddress).
+_REFUSED_ADDRESS = "refusing to connect to "
+
+
+def _refused_hint(count: int) -> str:
+    """Which options open what the address policy refuses: a first run on a test server."""
+    urls = f"{count} URL{'s' if count != 1 else ''} {'were' if count != 1 else 'was'}"
+    return (
+        f"hint: {urls} refused because they reach loopback, private or link-local addresses; "
+        "--allow-network CIDR allows them (--allow-network 127.0.0.0/8 for a local server), "
+        "--allow-host PATTERN lets matching host names resolve to them"
+    )
+
+
+#: Hosts named in the one line that stands for every dns failure.
+_HOSTS_SHOWN = 5
+
+
+def _unresolved_line(unresolved: list[Problem]) -> Text:
+    """``error dns: 61 URLs on 12 hosts could not be resolved (a.test 20, ...)``."""
+    hosts = Counter(host(problem.url) or problem.url for problem in unresolved)
+    urls = len({problem.url for problem in unresolved})
+    named = ", ".join(f"{name} {count}" for name, count in hosts.most_common(_HOSTS_SHOWN))
+    if len(hosts) > _HOSTS_SHOWN:
+        named += f", and {len(hosts) - _HOSTS_SHOWN} more"
+    text = Text("error ", style=STYLES["failed"])
+    text.append("dns", style=STYLES["failed"])
+    text.append(
+        f": {urls} URL{'s' if urls != 1 else ''} on {len(hosts)} host"
+        f"{'s' if len(hosts) != 1 else ''} could not be resolved ({named})"
+    )
+    return text
 
 
 _STOPPED = {
     "timeout": "The run reached --max-duration: unfinished checks are reported skipped.",
     "interrupted": "The run was interrupted: unfinished checks are reported skipped.",
 }
+
+
+def _problem_line(problem: Problem) -> Text:
+    detail = f"known from the baseline; {problem.message}" if problem.known else problem.message
+    return _line(
+        problem.location, problem.field, problem.verdict, problem.reason, problem.url, detail
+    )
+
+
+def store_lines(header: dict[str, Any]) -> list[str]:
+    """One line on the results store's part in the run, one on the baseline's; each if used."""
+    summary = header.get("summary") or {}
+    lines = []
+    cache = summary.get("cache")
+    if isinstance(cache, dict):
+        lines.append(
+            f"cache: {int(cache.get('hit') or 0)} hit, "
+            f"{int(cache.get('revalidated') or 0)} revalidated, {int(cache.get('miss') or 0)} "
+            "fetched"
+        )
+    baseline = summary.get("baseline")
+    if isinstance(baseline, dict):
+        lines.append(
+            f"baseline: {int(baseline.get('new') or 0)} new, {int(baseline.get('known') or 0)} "
+            f"known (not failing the run), {len(baseline.get('resolved') or ())} resolved"
+        )
+    return lines
 
 
 def _check_line(path: str, check: dict[str, Any]) -> Text:
@@ -93,8 +181,13 @@ def _check_line(path: str, check: dict[str, Any]) -> Text:
     )
 
 
+#: The word each line starts with, so a reader (or grep) tells failures from warnings.
+SEVERITY = {"failed": "error", "warning": "warning", "ok": "ok", "skipped": "skipped"}
+
+
 def _line(where: str, field: str, verdict: str, reason: str, url: str, detail: str) -> Text:
-    text = Text(f"{where} {field} ")
+    text = Text(SEVERITY.get(verdict, verdict), style=STYLES.get(verdict, ""))
+    text.append(f" {where} {field} ")
     text.append(reason, style=STYLES.get(verdict, ""))
     if url:
         text.append(f" {url}")
