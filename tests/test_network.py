@@ -519,3 +519,27 @@ def test_no_proxy_from_the_environment_bypasses_the_proxy(
     assert page["verdict"] == "ok"
     assert proxy.hits == []
     assert web.hits("/direct") == 1
+
+
+def test_urls_taken_as_already_normal_are_exactly_what_the_full_parse_gives() -> None:
+    """The cheap check in normalize() may only skip work, never change a URL."""
+    import random
+
+    from linkcheck.net import urls
+
+    rng = random.Random(20261130)
+    hosts = [
+        "a.com", "A.com", "x.y.example", "127.0.0.1", "256.1.1.1", "01.2.3.4", "a_b.io",
+        "xn--i-7iq.ws", "a.xn--p1ai", "a..b", "a.b.", "-a.com", "a.1com", "localhost",
+        "a.com:1", "a.com:80", "a.com:443", "a.com:65535", "a.com:65536", "a.com:080",
+        "u@a.com", "a" * 250 + ".com", "[::1]", "\u00e9.fr",
+    ]  # fmt: skip
+    alphabet = "aZ09-._~!$&'()*+,;=:@%/?#[]|^`\" \u00e9" + "%2F%zz/./../"
+    taken = 0
+    for _ in range(20_000):
+        tail = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
+        text = f"{rng.choice(['http', 'https', 'HTTP'])}://{rng.choice(hosts)}{tail}"
+        if urls.already_normal(text):
+            taken += 1
+            assert urls._parse(text) == text, text
+    assert taken > 300, "the generator must exercise the cheap path"

@@ -96,6 +96,7 @@ class Runner:
         self.stopped: Reason | None = None
         self._fetches = _Outcomes()
         self._held: list[tuple[int, Path]] = []
+        self._rechecking = False
 
     def stop(self, reason: Reason) -> None:
         """End the run early: no new request starts and unfinished ones are abandoned."""
@@ -141,6 +142,8 @@ class Runner:
                 if self.stopped is not None:
                     break
                 seed = self._read(path)
+                if self.progress is not None:
+                    self.progress.planned(len(seed.targets))
                 await window.put((path, asyncio.create_task(self._check_seed(seed))))
                 await asyncio.sleep(0)  # let the first fetches start while seeds are read
             await window.put(None)
@@ -168,11 +171,15 @@ class Runner:
         Only the held seeds' paths were kept; they are read again a window at a
         time, so a run with many failures holds no more seeds than any other.
         """
-        self.fetcher.retries = 0
+        self._rechecking = True
+        self.fetcher = self.fetcher.with_retries(0)
+        self.images = ImageProber(self.fetcher, self.config)
         earlier = {
             key: entry
             for key, entry in list(self._fetches.items())
-            if isinstance(entry, Outcome) and entry.transient
+            if isinstance(entry, Outcome)
+            and entry.transient
+            and not self.fetcher.budget_spent(key[1])
         }
         sources = {key: self._sources.get(key, MISS) for key in earlier}
         for key in earlier:
@@ -246,10 +253,13 @@ class Runner:
     async def _check_target(self, target: Target) -> tuple[Check, bool]:
         """One target's check; no exception of one URL ever leaves this boundary."""
         try:
-            return await self._check_target_unguarded(target)
+            done = await self._check_target_unguarded(target)
         except Exception as exc:
             log.debug("checking %s failed", target.url, exc_info=True)
-            return _internal(target, exc), False
+            done = _internal(target, exc), False
+        if self.progress is not None and not self._rechecking:
+            self.progress.checked()
+        return done
 
     async def _check_target_unguarded(self, target: Target) -> tuple[Check, bool]:
         unfetched = self._judge_unfetched(target)

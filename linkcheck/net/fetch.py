@@ -11,6 +11,7 @@ without a network.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import os
 import random
@@ -35,6 +36,7 @@ from linkcheck.model.reasons import Reason
 from linkcheck.model.records import Hop, ImageFacts, Outcome, host_name, is_transient
 from linkcheck.net import headers as header_values
 from linkcheck.net.challenges import ERROR_BODY_BYTES, bot_challenge
+from linkcheck.net.dns import ResolverUnreachable
 from linkcheck.net.hosts import Host, HostPool
 from linkcheck.net.retry import RETRY_STATUSES, RetryPolicy
 from linkcheck.net.safety import AddressPolicy, PolicyTransport, find_unsafe
@@ -54,6 +56,8 @@ _CHUNK = 16 * 1024
 _INTERN_CHARS = 100
 #: The longest message kept from an unexpected exception.
 _INTERNAL_MESSAGE_CHARS = 300
+#: The least budget (seconds) worth another try; a tenth of a smaller budget.
+_MIN_TRY = 1.0
 
 log = logging.getLogger("linkcheck")
 
@@ -80,6 +84,7 @@ class Fetched(Generic[T]):
     retries: int = 0
     bytes_read: int = 0
     elapsed_ms: float = 0.0
+    queued_ms: float = 0.0
     content_type: str | None = None
     content_length: int | None = None
     etag: str | None = None
@@ -104,6 +109,7 @@ class Fetched(Generic[T]):
             retries=self.retries,
             bytes_read=self.bytes_read,
             elapsed_ms=self.elapsed_ms,
+            queued_ms=self.queued_ms,
             image=image,
         )
 
@@ -120,7 +126,12 @@ class Counters:
 
 
 class Fetcher:
-    """Fetches URLs politely and within deadlines; one per run, owning one transport."""
+    """Fetches URLs politely and within deadlines; one per run, owning one transport.
+
+    Each URL has a budget (``--url-budget``): all its tries, the waits between them
+    and later fetches of it (an image's follow-up Range, the recheck pass) end
+    within it. :meth:`budget_spent` tells the recheck pass which URLs to leave be.
+    """
 
     def __init__(self, config: Config, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.config = config
@@ -130,7 +141,7 @@ class Fetcher:
         self._transport = PolicyTransport(self.policy, inner)
         self.hosts = HostPool(config.per_host_concurrency, config.min_interval, config.host_rules)
         self._retry = RetryPolicy(base=config.retry_backoff)
-        #: Retries per request from now on; the end-of-run recheck sets it to 0.
+        #: Retries per request; a view made by :meth:`with_retries` has its own.
         self.retries = config.retries
         self._rng = random.Random()
         self._slots = asyncio.Semaphore(config.max_concurrency)
@@ -144,6 +155,27 @@ class Fetcher:
             (rule.pattern.lower(), rule.name, os.environ.get(rule.env, ""))
             for rule in config.headers
         ]
+        #: Budget seconds charged so far, for URLs that cost more than a trifle (see _charge).
+        self._charged: dict[str, float] = {}
+        self._min_try = min(_MIN_TRY, config.url_budget * 0.1)
+
+    def budget_left(self, url: str) -> float:
+        """Seconds of ``url``'s budget not yet spent on it (the whole budget if never fetched)."""
+        return self.config.url_budget - self._charged.get(url, 0.0)
+
+    def budget_spent(self, url: str) -> bool:
+        """Whether too little of ``url``'s budget is left for another try to be worth it."""
+        return self.budget_left(url) < self._min_try
+
+    def with_retries(self, retries: int) -> Fetcher:
+        """The same fetcher (transport, host gates, budgets, counters) with another retry count.
+
+        The end-of-run recheck uses ``with_retries(0)``: one more try per URL, since
+        the main pass spent the retries; the run's own fetcher is left as it was.
+        """
+        view = copy.copy(self)
+        view.retries = retries
+        return view
 
     async def aclose(self) -> None:
         await self._transport.aclose()
@@ -166,38 +198,67 @@ class Fetcher:
         ``identity`` asks for an unencoded body (images are judged from their
         raw bytes); ``headers`` are added to every request (a Range, say).
         """
-        started = time.perf_counter()
         self.counters.network_fetches += 1
         result: Fetched[T] = Fetched(url)
+        clock = _UrlClock(self.budget_left(url))
+        if clock.budget < self._min_try:
+            result.error = Reason.TIMEOUT
+            result.message = f"not tried again: its {self._budget_text()} is spent"
+            return self._finish(result, clock)
         get = _Ask("GET", read, min(limit, self.config.max_response_bytes), identity, headers)
         try:
             if self.config.method == "head" and not identity:
-                await self._chain(url, replace(get, method="HEAD"), result)
+                await self._chain(url, replace(get, method="HEAD"), result, clock)
                 status = result.status
                 if result.error is None and status is not None and 200 <= status < 300:
-                    return self._finish(result, started)
-                result = Fetched(url, requests=result.requests, retries=result.retries)
-            await self._chain(url, get, result)
+                    return self._finish(result, clock)
+                result = Fetched(
+                    url,
+                    requests=result.requests,
+                    retries=result.retries,
+                    elapsed_ms=result.elapsed_ms,
+                    queued_ms=result.queued_ms,
+                )
+            await self._chain(url, get, result, clock)
         except Exception as exc:  # the boundary: anything else is this URL's verdict
             log.debug("internal error while fetching %s", url, exc_info=exc)
             result.status, result.body, result.retry_after = None, None, None
             result.error, result.message = Reason.INTERNAL, internal_message(exc)
-        return self._finish(result, started)
+        return self._finish(result, clock)
 
-    def _finish(self, result: Fetched[T], started: float) -> Fetched[T]:
-        result.elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+    def _budget_text(self) -> str:
+        return f"budget of {self.config.url_budget:g} s (--url-budget)"
+
+    def _finish(self, result: Fetched[T], clock: _UrlClock) -> Fetched[T]:
+        result.elapsed_ms = round(result.elapsed_ms, 1)
+        result.queued_ms = round(result.queued_ms, 1)
+        self._charge(result, clock)
         if result.error is Reason.DNS:
             self.counters.dns_failures += 1
             self.counters.hosts_unresolved.add(host_name(result.url))
         return result
 
-    async def _chain(self, url: str, ask: _Ask[T], result: Fetched[T]) -> None:
+    def _charge(self, result: Fetched[T], clock: _UrlClock) -> None:
+        """Remember what this fetch cost the URL's budget.
+
+        Only URLs that may be fetched again with their budget in mind are kept: a
+        transient failure (the recheck pass) or a fetch that took a noticeable share
+        of the budget (an image's follow-up Range). The cheap rest, nearly every
+        URL of a run, cost no memory.
+        """
+        spent = clock.spent()
+        before = self._charged.get(result.url)
+        noted = before is not None or spent >= self._min_try
+        if noted or is_transient(result.status, result.error):
+            self._charged[result.url] = (before or 0.0) + spent
+
+    async def _chain(self, url: str, ask: _Ask[T], result: Fetched[T], clock: _UrlClock) -> None:
         """Follow redirects hop by hop, all of them within one request deadline."""
         seen = {url}
         current = url
         deadline = _Deadline(self.config.request_timeout, self.retries)
         while True:
-            location = await self._exchange(current, ask, result, deadline)
+            location = await self._exchange(current, ask, result, deadline, clock)
             if location is None or result.error is not None:
                 return
             result.redirects += (Hop(current, result.status or 0),)
@@ -227,25 +288,39 @@ class Fetcher:
         return target
 
     async def _exchange(
-        self, url: str, ask: _Ask[T], result: Fetched[T], deadline: _Deadline
+        self, url: str, ask: _Ask[T], result: Fetched[T], deadline: _Deadline, clock: _UrlClock
     ) -> str | None:
         """One hop with its retries; returns the Location of a redirect, else None.
 
         Only this URL's own answers decide its outcome: a pause another URL's
         Retry-After put on the host only delays this one (by at most the cap).
+        A retry is made only when the URL's budget leaves room for it, and a
+        timeout is retried at most once.
         """
-        host = self.hosts.get(host_name(url))
+        name = host_name(url)
+        host = self.hosts.get(name)
         for attempt in range(self.retries + 1):
+            waiting = time.monotonic()
             async with host.slot(), self._slots:
-                location = await self._attempt(url, ask, result, host, deadline)
+                result.queued_ms += (time.monotonic() - waiting) * 1000
+                clock.start()
+                location = await self._attempt(url, name, ask, result, host, deadline, clock)
             over_cap = self._server_pause(result, host)
             if over_cap or attempt == self.retries:
                 return location
             if not is_transient(result.status, result.error):
                 return location
+            if result.error is Reason.TIMEOUT:
+                if clock.timeouts_retried:
+                    return location
+                clock.timeouts_retried = True
             # after a Retry-After, the host's pause holds the next try back
-            backoff = self._retry.backoff(attempt, self._rng)
-            wait = backoff if result.retry_after is None else 0.0
+            if result.retry_after is None:
+                wait = self._retry.backoff(attempt, self._rng)
+            else:
+                wait = max(0.0, host.paused_until - time.monotonic())
+            if clock.remaining() - wait < self._min_try:
+                return location
             host.stats.retries += 1
             result.retries += 1
             deadline.retried()
@@ -273,24 +348,38 @@ class Fetcher:
         return True
 
     async def _attempt(
-        self, url: str, ask: _Ask[T], result: Fetched[T], host: Host, deadline: _Deadline
+        self,
+        url: str,
+        name: str,
+        ask: _Ask[T],
+        result: Fetched[T],
+        host: Host,
+        deadline: _Deadline,
+        clock: _UrlClock,
     ) -> str | None:
-        """One request within what is left of the deadline; returns a redirect's Location."""
+        """One request within what is left of the deadline and of the URL's budget.
+
+        Returns a redirect's Location.
+        """
         result.status, result.body, result.challenge, result.retry_after = None, None, None, None
         result.content_type = result.content_length = result.etag = result.last_modified = None
         result.error, result.message = None, ""
         remaining = deadline.remaining()
+        budget_left = clock.remaining()
+        over_budget = budget_left < remaining
+        remaining = min(remaining, budget_left)
         if remaining <= 0:
-            result.error, result.message = Reason.TIMEOUT, self._late(result)
+            result.error, result.message = Reason.TIMEOUT, self._late(result, over_budget)
             return None
-        bad_label = invalid_a_label(host_name(url))
+        bad_label = invalid_a_label(name) if "xn--" in name else None
         if bad_label is not None:
             result.error, result.message = Reason.INVALID_URL, f"the host of {url}: {bad_label}"
             return None
+        target = httpx.URL(url)  # parsed once: the request and its Host header share it
         request = httpx.Request(
             ask.method,
-            url,
-            headers=self._headers_for(url, ask),
+            target,
+            headers=self._headers_for(name, target, ask),
             extensions={"timeout": self._timeouts},
         )
         result.requests += 1
@@ -304,15 +393,19 @@ class Fetcher:
                 result.final_url = url
                 return await self._answer(response, ask, result, host)
         except TimeoutError:
-            result.error, result.message = Reason.TIMEOUT, self._late(result)
+            result.error, result.message = Reason.TIMEOUT, self._late(result, over_budget)
         except (httpx.HTTPError, aiohttp.ClientError, OSError) as exc:
             result.error, result.message = classify(exc)
+            if result.error in (Reason.UNSAFE_URL, Reason.DNS):  # nothing reached a server
+                self.counters.requests -= 1
+                host.stats.requests -= 1
         except UnicodeError as exc:  # the HTTP stack's IDNA codec refused the host
             result.error = Reason.INVALID_URL
             result.message = f"the host of {url} is not a valid domain name: {_text(exc)}"
         finally:
             elapsed = time.monotonic() - started
             deadline.spent += elapsed
+            result.elapsed_ms += elapsed * 1000
             if response is not None:
                 result.bytes_read += response.num_bytes_downloaded
                 self.counters.bytes_read += response.num_bytes_downloaded
@@ -320,7 +413,9 @@ class Fetcher:
             host.stats.latencies_ms.append(elapsed * 1000)
         return None
 
-    def _late(self, result: Fetched[T]) -> str:
+    def _late(self, result: Fetched[T], over_budget: bool = False) -> str:
+        if over_budget:
+            return f"no complete answer within the URL's {self._budget_text()}"
         message = f"no complete answer within {self.config.request_timeout:g} s"
         hops = len(result.redirects)
         if hops:
@@ -352,15 +447,15 @@ class Fetcher:
             result.challenge = bot_challenge(status, response.headers, body)
         return None
 
-    def _headers_for(self, url: str, ask: _Ask[T]) -> dict[str, str]:
-        """What to send to ``url``; Host is given as sent, so httpx never decodes the name.
+    def _headers_for(self, host: str, url: httpx.URL, ask: _Ask[T]) -> dict[str, str]:
+        """What to send to ``url`` on ``host``; Host is given as sent, so httpx never decodes
+        the name.
 
         (httpx's own Host header decodes punycode under IDNA 2008, which refuses
         names browsers reach, such as emoji domains.)
         """
-        host = host_name(url)
         headers = {
-            "Host": httpx.URL(url).netloc.decode("ascii"),
+            "Host": url.netloc.decode("ascii"),
             "User-Agent": self.config.user_agent,
             "Accept": IMAGE_ACCEPT if ask.identity else "*/*",
             "Accept-Encoding": "identity" if ask.identity else "gzip, deflate",
@@ -451,6 +546,29 @@ class _Deadline:
         self.granted = min(self.granted + 1, self.retries + 1)
 
 
+@dataclass(slots=True)
+class _UrlClock:
+    """What one fetch may still spend of its URL's budget, from its first request on.
+
+    Waiting for a first slot is queueing, not cost; from the first request on,
+    every second counts (requests, backoff, waits for a slot to retry).
+    """
+
+    budget: float
+    started: float | None = None
+    timeouts_retried: bool = False
+
+    def start(self) -> None:
+        if self.started is None:
+            self.started = time.monotonic()
+
+    def spent(self) -> float:
+        return 0.0 if self.started is None else time.monotonic() - self.started
+
+    def remaining(self) -> float:
+        return self.budget - self.spent()
+
+
 def _is_other_scheme(location: str) -> bool:
     scheme, colon, _ = location.partition(":")
     return bool(colon) and scheme.isalpha() and scheme.lower() not in ("http", "https")
@@ -517,6 +635,9 @@ def classify(exc: BaseException) -> tuple[Reason, str]:
     if unsafe is not None:
         return Reason.UNSAFE_URL, str(unsafe)
     chain = _chain(exc)
+    for item in chain:
+        if isinstance(item, ResolverUnreachable):
+            return Reason.DNS, str(item)
     for item in chain:
         if isinstance(item, socket.gaierror | aiohttp.ClientConnectorDNSError):
             return Reason.DNS, "the host name could not be resolved"

@@ -3,7 +3,8 @@
 By default httpx's API runs on aiohttp's connection pool (``httpx-aiohttp``),
 measured here at about a tenth of the CPU per request of httpx's own
 transport; aiohttp's pluggable resolver is where names are vetted, so the
-connection goes to the address that was checked. ``--http2`` uses httpx's own
+connection goes to the address that was checked, and names are looked up once
+a run through :class:`~linkcheck.net.dns.SharedResolver`. ``--http2`` uses httpx's own
 transport (aiohttp speaks HTTP/1.1 only) with a network backend that does the
 same vetting before it connects.
 
@@ -14,7 +15,6 @@ credentials are never taken from ``~/.netrc``.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 import ssl
@@ -26,10 +26,13 @@ from typing import Any
 import aiohttp
 import httpcore
 import httpx
-from aiohttp.abc import ResolveResult
+from aiohttp.abc import AbstractResolver, ResolveResult
 from httpx_aiohttp import AiohttpTransport
+from httpx_aiohttp.transport import AiohttpResponseStream, map_aiohttp_exceptions
+from yarl import URL
 
 from linkcheck.model.config import Config
+from linkcheck.net.dns import SharedResolver
 from linkcheck.net.safety import AddressPolicy, PolicyResolver, UnsafeAddress, parse_ip_literal
 
 Resolve = Callable[[str, int], Awaitable[list[str]]]
@@ -136,46 +139,103 @@ def ssl_context(config: Config) -> ssl.SSLContext:
 
 
 def make_transport(
-    config: Config, policy: AddressPolicy, proxies: EnvProxies | None = None
+    config: Config,
+    policy: AddressPolicy,
+    proxies: EnvProxies | None = None,
+    resolver: AbstractResolver | None = None,
 ) -> httpx.AsyncBaseTransport:
     """The transport for a real run of ``config``.
 
     ``proxies`` default to the environment's when ``config.trust_env``, read
     here, once per run; aiohttp's own ``trust_env`` stays off, since it also
-    sends ``~/.netrc`` credentials to any host named there.
+    sends ``~/.netrc`` credentials to any host named there. ``resolver`` is
+    what the run's one :class:`SharedResolver` asks (the system's by default).
     """
+    shared = SharedResolver(resolver, in_flight=config.dns_concurrency)
     if config.http2:
-        return http2_transport(config, policy)
+        return http2_transport(config, policy, shared.addresses)
     if proxies is None:
         proxies = EnvProxies.from_environment() if config.trust_env else EnvProxies()
     context = ssl_context(config)
-    shared: list[aiohttp.ClientSession] = []
+    sessions: list[aiohttp.ClientSession] = []
 
     def session() -> aiohttp.ClientSession:
-        if shared:
-            return shared[0]
+        if sessions:
+            return sessions[0]
         connector = aiohttp.TCPConnector(
             limit=config.max_concurrency,
             limit_per_host=0,
-            ttl_dns_cache=300,
+            use_dns_cache=False,  # the shared resolver keeps answers and failures itself
             ssl=context,
-            resolver=PolicyResolver(policy),
+            resolver=PolicyResolver(policy, shared),
         )
         session = aiohttp.ClientSession(connector=connector, auto_decompress=False, trust_env=False)
         # aiohttp silently resends an idempotent request once after a reset; retries
         # are decided (and counted) in one place, ours. aiohttp's test client does the same.
         session._retry_connection = False
-        shared.append(session)
+        sessions.append(session)
         return session
 
-    direct = AiohttpTransport(client=session)
+    direct = LeanAiohttpTransport(client=session)
     if not proxies.proxies:
         return direct
     via = {
-        url: AiohttpTransport(client=session, proxy=httpx.Proxy(url))
+        url: LeanAiohttpTransport(client=session, proxy=httpx.Proxy(url))
         for url in set(proxies.proxies.values())
     }
     return ProxyRouter(proxies, direct, via)
+
+
+class LeanAiohttpTransport(AiohttpTransport):
+    """httpx-aiohttp's transport, doing less per request.
+
+    The URL was encoded once already (by :func:`~linkcheck.net.urls.normalize` and
+    httpx), so aiohttp gets it as it is, with no second quoting pass by yarl: the
+    server sees exactly the URL that was checked. Timeout objects are reused.
+    Requests carry no body here.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not isinstance(self.client, aiohttp.ClientSession):
+            self.client = self.get_client()
+        proxy = self.proxy
+        with map_aiohttp_exceptions():
+            response = await self.client.request(
+                method=request.method,
+                url=URL(str(request.url), encoded=True),
+                headers=request.headers.multi_items(),
+                allow_redirects=False,
+                auto_decompress=False,
+                compress=False,
+                timeout=self._timeout(request.extensions.get("timeout", {})),
+                server_hostname=request.extensions.get("sni_hostname"),
+                proxy=str(proxy.url) if proxy else None,
+                proxy_auth=aiohttp.BasicAuth(*proxy.auth) if proxy and proxy.auth else None,
+                proxy_headers=proxy.headers if proxy else None,
+            ).__aenter__()
+        extensions = {"http_version": b"HTTP/1.1"}
+        if response.reason:
+            extensions["reason_phrase"] = response.reason.encode()
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.raw_headers,
+            stream=AiohttpResponseStream(response),
+            request=request,
+            extensions=extensions,
+        )
+
+    def _timeout(self, given: Mapping[str, float | None]) -> aiohttp.ClientTimeout:
+        key = (given.get("connect"), given.get("read"), given.get("pool"))
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            timeout = self._timeouts[key] = aiohttp.ClientTimeout(
+                sock_connect=key[0], sock_read=key[1], connect=key[2]
+            )
+        return timeout
 
 
 def http2_transport(
@@ -191,15 +251,11 @@ def http2_transport(
         max_connections=config.max_concurrency,
         http1=True,
         http2=True,
-        network_backend=PinnedBackend(policy, resolve or system_resolve),
+        network_backend=PinnedBackend(
+            policy, resolve or SharedResolver(in_flight=config.dns_concurrency).addresses
+        ),
     )
     return transport
-
-
-async def system_resolve(host: str, port: int) -> list[str]:
-    """The system resolver's addresses for ``host``, in its order."""
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [str(info[4][0]) for info in infos]
 
 
 class PinnedBackend(httpcore.AsyncNetworkBackend):

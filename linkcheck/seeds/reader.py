@@ -36,6 +36,9 @@ _NULL_TAG = "tag:yaml.org,2002:null"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _SHOWN_CHARS = 60
 _LINE_END = re.compile(r"\r\n|\r|\n")
+#: Where a line that may close the front matter starts (its rest is checked apart).
+_FENCE = re.compile(r"^(?:---|\.\.\.)", re.MULTILINE)
+_STR_TAG = "tag:yaml.org,2002:str"
 
 #: Characters real seeds carry in titles and excerpts (mojibake such as ``â€\x9d``, and
 #: U+2028 from scraped JSON) that YAML either refuses (C1 controls) or reads as line
@@ -131,13 +134,13 @@ def _title(node: yaml.Node | None) -> str | None:
 
 def _stash(body: str) -> str:
     """The YAML text with awkward characters swapped out, unless it already holds stand-ins."""
-    if any(chr(stand_in) in body for stand_in in _UNSTASH):
+    if body.isascii() or any(chr(stand_in) in body for stand_in in _UNSTASH):
         return body
     return body.translate(_STASH)
 
 
 def _restore(text: str) -> str:
-    return text.translate(_UNSTASH)
+    return text if text.isascii() else text.translate(_UNSTASH)
 
 
 def _front_matter(text: str) -> tuple[str, int] | SeedError:
@@ -146,6 +149,8 @@ def _front_matter(text: str) -> tuple[str, int] | SeedError:
     Lines end only at CR, LF or CRLF, as editors and ``grep -n`` count them, not at
     the NEL, LS and PS characters that ``str.splitlines`` also splits on.
     """
+    if "\r" not in text:
+        return _front_matter_lf(text)
     lines = _LINE_END.split(text)
     if lines[0].rstrip() != "---":
         return SeedError(
@@ -161,9 +166,63 @@ def _front_matter(text: str) -> tuple[str, int] | SeedError:
     )
 
 
+_BASE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: The tag of a plain scalar whose real tag is worked out only if it is ever read.
+_LAZY_TAG = "tag:linkcheck,2024:unresolved"
+_RESOLVER = yaml.resolver.Resolver()
+
+
+class _LazyLoader(_BASE_LOADER):  # type: ignore[valid-type,misc]
+    """The safe loader, leaving plain scalars' implicit tags to be resolved on first read.
+
+    A seed's front matter has dozens of scalars and only a few are ever read; the
+    implicit-tag regexes are the loader's main cost in Python. For a plain scalar
+    the tag depends only on its value (no path resolvers are registered), so
+    resolving it later gives exactly the tag the loader would have given.
+    """
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode and implicit[0]:
+            return _LAZY_TAG
+        return str(super().resolve(kind, value, implicit))
+
+    # path resolvers: none are registered, so entering and leaving a node needs no bookkeeping
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        pass
+
+    def ascend_resolver(self) -> None:
+        pass
+
+
+def _front_matter_lf(text: str) -> tuple[str, int] | SeedError:
+    """:func:`_front_matter` for text whose lines all end in LF: no splitting into lines."""
+    first = text.partition("\n")[0]
+    if first.rstrip() != "---":
+        return SeedError(
+            Reason.NO_FRONT_MATTER, "the file does not start with a '---' front matter line", 1
+        )
+    start = len(first) + 1
+    for fence in _FENCE.finditer(text, start):
+        end = text.find("\n", fence.start())
+        if text[fence.start() : end if end >= 0 else len(text)].rstrip() in ("---", "..."):
+            return text[start : fence.start()], 2
+    return SeedError(
+        Reason.NO_FRONT_MATTER,
+        "the front matter opened at line 1 is never closed by a '---' line",
+        1,
+    )
+
+
 #: LibYAML's safe loader when PyYAML was built with it (about ten times faster, and it
 #: caps nesting depth itself); the same node tree, with the same line marks, either way.
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_LOADER: type[yaml.SafeLoader] = _LazyLoader
+
+
+def _tag(node: yaml.Node) -> str:
+    """The node's tag, resolving (once) a plain scalar's implicit tag."""
+    if node.tag == _LAZY_TAG:
+        node.tag = _RESOLVER.resolve(yaml.ScalarNode, node.value, (True, False))  # type: ignore[no-untyped-call]
+    return str(node.tag)
 
 
 def _distinct_nodes(root: yaml.Node) -> int:
@@ -224,7 +283,9 @@ def _load_yaml(body: str, first_line: int) -> yaml.Node | SeedError | None:
     try:
         loader = _LOADER(_stash(body))
         node = loader.get_single_node()
-        if node is not None and _alias_growth(node) > MAX_ALIAS_NODES:
+        # aliases need an anchor (&) and an alias (*); most front matter has neither
+        maybe_aliases = "*" in body and "&" in body
+        if node is not None and maybe_aliases and _alias_growth(node) > MAX_ALIAS_NODES:
             return SeedError(
                 Reason.INVALID_YAML,
                 f"invalid YAML: aliases add more than {MAX_ALIAS_NODES} nodes (an alias bomb?)",
@@ -260,6 +321,8 @@ def _node_kind(node: yaml.Node) -> str:
 
 def _shown(value: object) -> str:
     """A value for a message: its repr, cut short so a huge literal stays one short line."""
+    if isinstance(value, int) and value.bit_length() > 64:  # repr() of 4,300+ digits raises
+        return f"a {value.bit_length()}-bit integer"
     text = repr(value)
     return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…"
 
@@ -286,6 +349,7 @@ class _ArticleReader:
         self.first_line = first_line
         self.targets: list[Target] = []
         self.errors: list[SeedError] = []
+        self._constructor = yaml.constructor.SafeConstructor()
 
     def scalar(self, node: yaml.ScalarNode, path: str) -> Any:
         """The scalar's Python value as the safe loader types it, or ``_UNREADABLE``.
@@ -295,8 +359,12 @@ class _ArticleReader:
         ``!!int foo``, ``!!bool maybe``); each becomes a ``bad_value`` error here.
         """
         try:
-            value = yaml.constructor.SafeConstructor().construct_object(node, deep=True)
+            if _tag(node) == _STR_TAG:  # what the constructor would give, without it
+                value: Any = node.value
+            else:
+                value = self._constructor.construct_object(node, deep=True)
         except Exception as exc:
+            self._constructor = yaml.constructor.SafeConstructor()  # its state may be half-built
             _log.debug("%s: %s cannot be constructed", self.seed, path, exc_info=exc)
             message = (
                 f"{path}: {_shown(_restore(node.value))} cannot be read as {_tag_name(node.tag)}"
@@ -441,7 +509,7 @@ def _entries(node: yaml.MappingNode) -> dict[str, yaml.Node]:
     for key, value in node.value:
         if not isinstance(key, yaml.ScalarNode):
             continue
-        if key.tag == _MERGE_TAG:
+        if key.tag == _MERGE_TAG or (key.tag == _LAZY_TAG and key.value == "<<"):
             sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
             for source in sources:
                 if isinstance(source, yaml.MappingNode):
@@ -453,4 +521,4 @@ def _entries(node: yaml.MappingNode) -> dict[str, yaml.Node]:
 
 
 def _is_null(node: yaml.Node) -> bool:
-    return isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG
+    return isinstance(node, yaml.ScalarNode) and _tag(node) == _NULL_TAG
