@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import contextlib
 import hashlib
 import itertools
 import json
@@ -22,6 +23,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from bench import server as routes
 from bench.images import CATALOGUES, EXTENSIONS, ImageSpec
@@ -175,8 +177,18 @@ class _World:
         return _Image(_Url(key, url, failed), file.width, height, size_ok)
 
 
-def write_corpus(spec: CorpusSpec, out_dir: Path) -> CorpusStats:
-    """Write ``spec.seeds`` seed files under ``out_dir`` (1,000 per folder) and count them."""
+def write_corpus(spec: CorpusSpec, out_dir: Path, urls_file: Path | None = None) -> CorpusStats:
+    """Write ``spec.seeds`` seed files under ``out_dir`` (1,000 per folder) and count them.
+
+    With ``urls_file``, also write each unique URL once, one a line, in first-seen order:
+    the same URL set for the peer checkers, which read no seeds.
+    """
+    with contextlib.ExitStack() as stack:
+        listing = stack.enter_context(urls_file.open("w")) if urls_file is not None else None
+        return _write_seeds(spec, out_dir, listing)
+
+
+def _write_seeds(spec: CorpusSpec, out_dir: Path, listing: TextIO | None) -> CorpusStats:
     world = _World(spec)
     stats = CorpusStats()
     seen: set[int] = set()
@@ -201,6 +213,8 @@ def write_corpus(spec: CorpusSpec, out_dir: Path) -> CorpusStats:
                 stats.redirecting_urls += url.redirect
                 if url.failed:
                     failed_urls.add(url.key)
+                if listing is not None:
+                    listing.write(url.url + "\n")
     stats.unique_urls = len(seen)
     stats.expected_failed_urls = len(failed_urls)
     return stats

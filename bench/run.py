@@ -1,12 +1,14 @@
 """Run the benchmark: start the local web, write a corpus, time ``linkcheck check``, print ratios.
 
-    python -m bench.run [--seeds N] [--latency MS] [--range/--no-range] [--hosts K] ...
+    python -m bench.run [--seeds N] [--latency MS|MIN-MAX] [--tls-share F] [--peers] ...
 
 The checker runs as its own process, so its CPU time and peak RSS (from ``os.wait4``) are
-its alone; the server runs in another. The latency lower bound is computed from the
-server's own per-host request counts: max over hosts of ceil(n_h / c) * L. Nothing here
-asserts on time: the output is figures and ratios. Every wait is bounded, and both child
-processes are ended on exit, Ctrl-C included.
+its alone; the server runs in another. With ``--peers``, lychee and linkinator then check
+the same unique URLs against the same server, one after another, measured the same way.
+The latency lower bound is computed from the server's own per-host request counts and
+latencies: max over hosts of ceil(n_h / c) * L_h. Nothing here asserts on time: the output
+is figures and ratios. Every wait is bounded, and every child process is ended on exit,
+Ctrl-C included.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from urllib.parse import urlsplit
 from bench import server as routes
 from bench.corpus import CorpusSpec, CorpusStats, split_hosts, write_corpus
 from bench.images import CACHE_DIR, CATALOGUES, load_catalogue
+from bench.peers import PEERS, PeerSettings, find_peer, peer_run, peer_version, read_peer_output
+from bench.tls import TlsFiles, write_tls_files
 
 ROOT = Path(__file__).resolve().parent.parent
 _READY_TIMEOUT_S = 60.0
@@ -46,7 +50,9 @@ class BenchConfig:
 
     seeds: int = 2000
     latency_ms: float = 50.0
+    latency_max_ms: float | None = None
     range_share: float = 1.0
+    tls_share: float = 0.8
     hosts: int = 30
     host_concurrency: int = 8
     concurrency: int = 128
@@ -60,6 +66,9 @@ class BenchConfig:
     profiler: str | None = None
     profile_out: Path | None = None
     checker_args: tuple[str, ...] = ()
+    checker_pythonpath: Path | None = None
+    peers: tuple[str, ...] = ()
+    peer_paths: tuple[tuple[str, str], ...] = ()
     quiet: bool = False
 
 
@@ -98,26 +107,28 @@ class ChildUsage:
 
 def run_benchmark(config: BenchConfig) -> dict[str, Any]:
     """Run one benchmark and return its metrics (the printed figures, by name)."""
+    paths = dict(config.peer_paths)
+    peers = {name: find_peer(name, paths.get(name)) for name in config.peers}
     work = config.work_dir or Path(tempfile.mkdtemp(prefix="linkcheck-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     images = load_catalogue(config.images, config.cache_dir)
+    specs = _host_specs(config)
+    tls_hosts = [spec.address for spec in specs if spec.tls]
+    tls = write_tls_files(tls_hosts, work / "tls") if tls_hosts else None
     server: subprocess.Popen[bytes] | None = None
     try:
-        server, ports = _start_server(config, work)
-        bases = [
-            f"http://{spec.address}:{ports['port']}"
-            for spec in routes.host_specs(config.hosts, 0, 0, 1)
-        ]
+        server, ports = _start_server(config, work, tls)
+        bases = [f"{spec.scheme}://{spec.address}:{ports['port']}" for spec in specs]
         pages, image_hosts = split_hosts(bases)
         spec = CorpusSpec(config.seeds, pages, image_hosts, tuple(item.spec for item in images))
         seeds_dir = work / "seeds"
         shutil.rmtree(seeds_dir, ignore_errors=True)
-        corpus = write_corpus(spec, seeds_dir)
+        corpus = write_corpus(spec, seeds_dir, work / "urls.txt")
         stats_url = f"http://127.0.0.1:{ports['control_port']}"
         before = _get_json(f"{stats_url}/reset")
         report_path = work / "report.json"
         report_path.unlink(missing_ok=True)
-        usage = _run_checker(config, seeds_dir, report_path, work)
+        usage = _run_checker(config, seeds_dir, report_path, work, tls)
         after = _get_json(f"{stats_url}/stats")
         files = {
             item.spec.name: (after["files"][item.spec.name], item.spec.width, item.spec.height)
@@ -128,6 +139,11 @@ def run_benchmark(config: BenchConfig) -> dict[str, Any]:
             raise RuntimeError(f"the checker wrote no report (exit {usage.exit_code}):\n{tail}")
         facts = read_report(report_path, files)
         metrics = _metrics(config, corpus, usage, facts, after, after["cpu_s"] - before["cpu_s"])
+        if peers:
+            metrics["peers"] = {
+                name: _run_peer(config, name, prefix, work, tls, stats_url, metrics)
+                for name, prefix in peers.items()
+            }
     finally:
         if server is not None:
             _stop(server)
@@ -140,8 +156,19 @@ def run_benchmark(config: BenchConfig) -> dict[str, Any]:
     return metrics
 
 
+def _host_specs(config: BenchConfig) -> tuple[routes.HostSpec, ...]:
+    return routes.host_specs(
+        config.hosts,
+        config.latency_ms,
+        config.range_share,
+        config.cap,
+        config.tls_share,
+        config.latency_max_ms,
+    )
+
+
 def _start_server(
-    config: BenchConfig, work: Path
+    config: BenchConfig, work: Path, tls: TlsFiles | None
 ) -> tuple[subprocess.Popen[bytes], dict[str, int]]:
     ready = work / "server-ready.json"
     ready.unlink(missing_ok=True)
@@ -152,13 +179,18 @@ def _start_server(
         f"--hosts={config.hosts}",
         f"--latency={config.latency_ms}",
         f"--range-share={config.range_share}",
+        f"--tls-share={config.tls_share}",
         f"--cap={config.cap}",
         f"--images={config.images}",
         f"--cache-dir={config.cache_dir}",
         f"--ready-file={ready}",
         f"--stats-file={work / 'server-stats.json'}",
-        f"--max-lifetime={config.timeout_s + 600}",
+        f"--max-lifetime={config.timeout_s * (1 + len(config.peers)) + 600}",
     ]
+    if config.latency_max_ms is not None:
+        command.append(f"--latency-max={config.latency_max_ms}")
+    if tls is not None:
+        command += [f"--cert-file={tls.cert_chain}", f"--key-file={tls.key}"]
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
@@ -196,7 +228,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             continue
 
 
-def _checker_command(config: BenchConfig, seeds_dir: Path, report: Path) -> list[str]:
+def _checker_command(
+    config: BenchConfig, seeds_dir: Path, report: Path, tls: TlsFiles | None
+) -> list[str]:
     command = [
         "check",
         str(seeds_dir),
@@ -211,6 +245,8 @@ def _checker_command(config: BenchConfig, seeds_dir: Path, report: Path) -> list
     ]
     if config.retries is not None:
         command.append(f"--retries={config.retries}")
+    if tls is not None:
+        command.append(f"--ca-bundle={tls.ca}")
     command += config.checker_args
     checker = [sys.executable, "-m", "linkcheck", *command]
     if config.profiler == "py-spy":
@@ -225,27 +261,50 @@ def _checker_command(config: BenchConfig, seeds_dir: Path, report: Path) -> list
     return checker
 
 
-def _run_checker(config: BenchConfig, seeds_dir: Path, report: Path, work: Path) -> ChildUsage:
-    """Run the checker to its end (or the timeout) and take its rusage from ``wait4``."""
+def _checker_env(config: BenchConfig) -> dict[str, str]:
+    """The environment without proxy settings; ``checker_pythonpath`` first on the path."""
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    log = (work / "checker.log").open("wb")
+    if config.checker_pythonpath is not None:
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(config.checker_pythonpath), env.get("PYTHONPATH")])
+        )
+    return env
+
+
+def _run_checker(
+    config: BenchConfig, seeds_dir: Path, report: Path, work: Path, tls: TlsFiles | None
+) -> ChildUsage:
+    """Run the checker to its end (or the timeout) and take its rusage from ``wait4``."""
+    command = _checker_command(config, seeds_dir, report, tls)
+    return _run_child(command, work, _checker_env(config), work / "checker.log", config.timeout_s)
+
+
+def _run_child(
+    command: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    log_path: Path,
+    timeout_s: float,
+    stdout_path: Path | None = None,
+) -> ChildUsage:
+    """Run one measured process in its own session; stdout to ``stdout_path`` or the log."""
+    log = log_path.open("wb")
+    out = stdout_path.open("wb") if stdout_path is not None else log
     load_before = os.getloadavg()[0]
     started = time.monotonic()
-    process = subprocess.Popen(
-        _checker_command(config, seeds_dir, report),
-        cwd=work,
-        env=env,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
-    log.close()
+    try:
+        process = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=out, stderr=log, start_new_session=True
+        )
+    finally:
+        log.close()
+        out.close()
     waited: list[tuple[int, int, Any]] = []
     waiter = threading.Thread(target=lambda: waited.append(os.wait4(process.pid, 0)), daemon=True)
     waiter.start()
     timed_out = False
     try:
-        waiter.join(config.timeout_s)
+        waiter.join(timeout_s)
         if waiter.is_alive():
             timed_out = True
             for signum in (signal.SIGTERM, signal.SIGKILL):
@@ -277,8 +336,74 @@ def _run_checker(config: BenchConfig, seeds_dir: Path, report: Path, work: Path)
     )
 
 
-def linkcheck_version() -> str:
+def _run_peer(
+    config: BenchConfig,
+    name: str,
+    prefix: list[str],
+    work: Path,
+    tls: TlsFiles | None,
+    stats_url: str,
+    ours: dict[str, Any],
+) -> dict[str, Any]:
+    """One peer over ``urls.txt`` against the same server, with its own server counts."""
+    settings = PeerSettings(
+        concurrency=config.concurrency,
+        host_concurrency=config.host_concurrency,
+        retries=2 if config.retries is None else config.retries,
+        ca=tls.ca if tls is not None else None,
+    )
+    run = peer_run(name, prefix, settings, work)
+    run.output.unlink(missing_ok=True)
+    env = {**{k: v for k, v in os.environ.items() if "proxy" not in k.lower()}, **run.env}
+    _get_json(f"{stats_url}/reset")
+    usage = _run_child(
+        list(run.command),
+        work,
+        env,
+        work / f"{name}.log",
+        config.timeout_s,
+        run.output if run.stdout_is_output else None,
+    )
+    hosts = _get_json(f"{stats_url}/stats")["hosts"]
+    urls = ours["unique_urls"] or 1
+    figures: dict[str, Any] = {
+        "version": peer_version(prefix),
+        "command": " ".join(run.command),
+        "exit_code": usage.exit_code,
+        "timed_out": usage.timed_out,
+        "wall_s": round(usage.wall_s, 3),
+        "cpu_s": round(usage.cpu_s, 3),
+        "cpu_ms_per_url": round(usage.cpu_s * 1000 / urls, 3),
+        "peak_rss_mb": round(usage.max_rss_mb, 1),
+        "wall_ratio": round(usage.wall_s / ours["wall_s"], 2) if ours["wall_s"] else None,
+        "cpu_ratio": round(usage.cpu_s / ours["cpu_s"], 2) if ours["cpu_s"] else None,
+        "server_requests": sum(host["requests"] for host in hosts.values()),
+        "server_429s": sum(host["statuses"].get("429", 0) for host in hosts.values()),
+        "peak_in_flight_per_host": max((h["peak_in_flight"] for h in hosts.values()), default=0),
+        "server_connections": sum(host["connections"] for host in hosts.values()),
+        "load_before": round(usage.load_before, 2),
+        "load_after": round(usage.load_after, 2),
+        "checked": None,
+        "failed": None,
+        "unexpected_verdicts": None,
+        "unexpected_examples": [],
+    }
+    if run.output.exists() and run.output.stat().st_size:
+        with (work / "urls.txt").open() as listing:
+            verdicts = read_peer_output(run, (line.strip() for line in listing if line.strip()))
+        figures.update(
+            checked=verdicts.checked,
+            failed=verdicts.failed,
+            unexpected_verdicts=verdicts.unexpected,
+            unexpected_examples=list(verdicts.examples),
+        )
+    return figures
+
+
+def linkcheck_version(pythonpath: Path | None = None) -> str:
     """The checked-out commit of the package and whether ``linkcheck/`` has local edits."""
+    if pythonpath is not None:
+        return f"imported from {pythonpath}"
 
     def git(*args: str) -> str:
         done = subprocess.run(
@@ -407,13 +532,12 @@ def _metrics(
     for host in hosts.values():
         for status, count in host["statuses"].items():
             statuses[status] = statuses.get(status, 0) + count
-    bound = max(
-        (
-            math.ceil(host["requests"] / config.host_concurrency) * host["latency_ms"] / 1000
-            for host in hosts.values()
-        ),
-        default=0.0,
-    )
+
+    def host_bound(host: dict[str, Any]) -> float:
+        return float(math.ceil(host["requests"] / config.host_concurrency) * host["latency_ms"])
+
+    bounding: dict[str, Any] = max(hosts.values(), key=host_bound, default={})
+    bound = host_bound(bounding) / 1000 if bounding else 0.0
     busiest: dict[str, Any] = max(hosts.values(), key=lambda host: host["requests"], default={})
     firsts = [host["started_at"] for host in hosts.values() if host["started_at"] is not None]
     lasts = [host["started_at"] + host["active_s"] for host in hosts.values() if host["started_at"]]
@@ -465,14 +589,22 @@ def _metrics(
         "server_statuses": dict(sorted(statuses.items())),
         "server_429s": statuses.get("429", 0),
         "peak_in_flight_per_host": max((h["peak_in_flight"] for h in hosts.values()), default=0),
+        "server_connections": sum(host["connections"] for host in hosts.values()),
         "busiest_host_requests": busiest.get("requests", 0),
         "busiest_host_active_s": busiest.get("active_s", 0.0),
         "busiest_host_mean_in_flight": busiest.get("mean_in_flight", 0.0),
         "latency_ms": config.latency_ms,
+        "latency_max_ms": config.latency_max_ms,
         "host_concurrency": config.host_concurrency,
+        "concurrency": config.concurrency,
         "hosts": config.hosts,
         "range_share": config.range_share,
+        "tls_share": config.tls_share,
+        "https_hosts": sum(1 for host in hosts.values() if host.get("tls")),
+        "https_requests": sum(host["requests"] for host in hosts.values() if host.get("tls")),
         "lower_bound_s": round(bound, 3),
+        "bound_host_requests": bounding.get("requests", 0),
+        "bound_host_latency_ms": bounding.get("latency_ms", 0.0),
         "efficiency": round(bound / wall, 3) if wall and bound else None,
         "efficiency_in_run": round(bound / facts.duration_s, 3)
         if facts.duration_s and bound
@@ -481,7 +613,8 @@ def _metrics(
         "load_before": round(usage.load_before, 2),
         "load_after": round(usage.load_after, 2),
         "cpus": os.cpu_count(),
-        "linkcheck": linkcheck_version(),
+        "linkcheck": linkcheck_version(config.checker_pythonpath),
+        "checker_args": list(config.checker_args),
     }
 
 
@@ -497,6 +630,12 @@ def format_table(m: dict[str, Any]) -> str:
         ("checks", f"{m['checks']:,}"),
         ("unique URLs", f"{m['unique_urls']:,} (corpus says {m['corpus_unique_urls']:,})"),
         ("requests", f"{m['requests']:,} (server counted {m['server_requests']:,})"),
+        (
+            "hosts",
+            f"{m['hosts']} ({m['https_hosts']} on HTTPS, {m['https_requests']:,} requests; "
+            f"latency {_latency_text(m)}; c={m['host_concurrency']}, "
+            f"total {m['concurrency']})",
+        ),
         ("wall time", f"{m['wall_s']:.2f} s (report duration {m['report_duration_s']:.2f} s)"),
         (
             "traffic window",
@@ -520,8 +659,8 @@ def format_table(m: dict[str, Any]) -> str:
         ),
         (
             "latency lower bound",
-            f"{m['lower_bound_s']:.2f} s (busiest host {m['busiest_host_requests']:,} requests, "
-            f"c={m['host_concurrency']}, L={m['latency_ms']:g} ms)",
+            f"{m['lower_bound_s']:.2f} s (set by a host with {m['bound_host_requests']:,} "
+            f"requests, c={m['host_concurrency']}, L={m['bound_host_latency_ms']:g} ms)",
         ),
         ("efficiency", f"{m['efficiency']} (in-run: {m['efficiency_in_run']})"),
         (
@@ -548,7 +687,8 @@ def format_table(m: dict[str, Any]) -> str:
     lines += [f"  unexpected: {example}" for example in m["unexpected_examples"]]
     lines.append(
         f"politeness: peak in flight per host {m['peak_in_flight_per_host']} "
-        f"(limit {m['host_concurrency']}), 429 answers {m['server_429s']:,}"
+        f"(limit {m['host_concurrency']}), 429 answers {m['server_429s']:,}; "
+        f"{m['server_connections']:,} connections opened"
     )
     lines.append(f"server statuses: {m['server_statuses']}; checker exit code {m['exit_code']}")
     if m["timed_out"]:
@@ -560,7 +700,53 @@ def format_table(m: dict[str, Any]) -> str:
     lines.append(f"linkcheck: {m['linkcheck']}")
     if m["profiler"]:
         lines.append(f"profiled with {m['profiler']}: time and CPU figures include its overhead")
+    if m.get("peers"):
+        lines += ["", *format_peers(m)]
     return "\n".join(lines)
+
+
+def _latency_text(m: dict[str, Any]) -> str:
+    top = m.get("latency_max_ms")
+    if top is not None and top != m["latency_ms"]:
+        return f"{m['latency_ms']:g}-{top:g} ms per host"
+    return f"{m['latency_ms']:g} ms"
+
+
+def format_peers(m: dict[str, Any]) -> list[str]:
+    """One row per peer beside linkcheck's own; ratios are peer / linkcheck."""
+    header = (
+        f"{'checker':<11} {'wall s':>8} {'ratio':>6} {'CPU s':>7} {'ratio':>6} {'ms/URL':>7} "
+        f"{'RSS MB':>7} {'requests':>9} {'conns':>6} {'429s':>6} {'peak/host':>9} "
+        f"{'failed':>7} {'unexpected':>10}"
+    )
+    rows = [
+        "peers on the same unique URLs (status only; ratio = peer / linkcheck)",
+        header,
+        f"{'linkcheck':<11} {m['wall_s']:>8.2f} {1:>6.2f} {m['cpu_s']:>7.2f} {1:>6.2f} "
+        f"{m['cpu_ms_per_url'] or 0:>7.3f} {m['peak_rss_mb']:>7.0f} {m['server_requests']:>9,} "
+        f"{m['server_connections']:>6,} {m['server_429s']:>6,} "
+        f"{m['peak_in_flight_per_host']:>9} {m['failed']:>7,} {m['unexpected_verdicts']:>10}",
+    ]
+    for name, p in m["peers"].items():
+        failed = "-" if p["failed"] is None else f"{p['failed']:,}"
+        unexpected = "-" if p["unexpected_verdicts"] is None else str(p["unexpected_verdicts"])
+        rows.append(
+            f"{name:<11} {p['wall_s']:>8.2f} {p['wall_ratio'] or 0:>6.2f} {p['cpu_s']:>7.2f} "
+            f"{p['cpu_ratio'] or 0:>6.2f} {p['cpu_ms_per_url']:>7.3f} {p['peak_rss_mb']:>7.0f} "
+            f"{p['server_requests']:>9,} {p['server_connections']:>6,} {p['server_429s']:>6,} "
+            f"{p['peak_in_flight_per_host']:>9} {failed:>7} {unexpected:>10}"
+        )
+    rows.append(
+        "(linkcheck's failed counts checks, size claims included; a peer's counts URLs by "
+        "status alone)"
+    )
+    for name, p in m["peers"].items():
+        rows.append(f"{name} {p['version']}: exit {p['exit_code']}; load {p['load_before']}")
+        if p["timed_out"]:
+            rows.append(f"  {name} hit the harness timeout and was killed")
+        rows += [f"  unexpected: {example}" for example in p["unexpected_examples"]]
+        rows.append(f"  {p['command']}")
+    return rows
 
 
 def smoke(tmp_dir: Path | str) -> dict[str, Any]:
@@ -581,7 +767,12 @@ def smoke(tmp_dir: Path | str) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=2000, help="seed files [2000]")
-    parser.add_argument("--latency", type=float, default=50.0, help="ms per answer [50]")
+    parser.add_argument(
+        "--latency",
+        type=_latency_range,
+        default=(50.0, None),
+        help="ms per answer, or MIN-MAX to vary it per host [50]",
+    )
     parser.add_argument(
         "--range",
         action=argparse.BooleanOptionalAction,
@@ -589,6 +780,9 @@ def main(argv: list[str] | None = None) -> int:
         help="hosts honour HTTP Range [yes]",
     )
     parser.add_argument("--range-share", type=float, help="share of hosts honouring Range")
+    parser.add_argument(
+        "--tls-share", type=float, default=0.8, help="share of hosts on HTTPS, the rest HTTP [0.8]"
+    )
     parser.add_argument("--hosts", type=int, default=30, help="hosts, 1 to 250 [30]")
     parser.add_argument("--host-concurrency", type=int, default=8, help="checker's c [8]")
     parser.add_argument("--concurrency", type=int, default=128, help="checker's total [128]")
@@ -610,12 +804,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--checker-arg", action="append", default=[], help="extra linkcheck argument, repeatable"
     )
+    parser.add_argument(
+        "--checker-pythonpath",
+        type=Path,
+        help="import linkcheck from here (e.g. a `git archive` of a commit)",
+    )
+    parser.add_argument(
+        "--peers", action="store_true", help="also run lychee and linkinator on the same URLs"
+    )
+    parser.add_argument(
+        "--peer", action="append", choices=PEERS, default=[], help="run this peer, repeatable"
+    )
+    parser.add_argument("--lychee", help="lychee executable [PATH, then the venv]")
+    parser.add_argument(
+        "--linkinator", help="linkinator executable or cli.js [bench/.cache/peers, then PATH]"
+    )
     args = parser.parse_args(argv)
+    peers = PEERS if args.peers else tuple(dict.fromkeys(args.peer))
+    peer_paths = tuple(
+        (name, path)
+        for name, path in (("lychee", args.lychee), ("linkinator", args.linkinator))
+        if path
+    )
     range_share = args.range_share if args.range_share is not None else float(args.range)
     config = BenchConfig(
         seeds=args.seeds,
-        latency_ms=args.latency,
+        latency_ms=args.latency[0],
+        latency_max_ms=args.latency[1],
         range_share=range_share,
+        tls_share=args.tls_share,
         hosts=args.hosts,
         host_concurrency=args.host_concurrency,
         concurrency=args.concurrency,
@@ -629,6 +846,9 @@ def main(argv: list[str] | None = None) -> int:
         profiler=args.profile,
         profile_out=args.profile_out.resolve() if args.profile_out else None,
         checker_args=tuple(args.checker_arg),
+        checker_pythonpath=args.checker_pythonpath.resolve() if args.checker_pythonpath else None,
+        peers=peers,
+        peer_paths=peer_paths,
     )
     runs: list[dict[str, Any]] = []
     signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -649,15 +869,35 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _latency_range(text: str) -> tuple[float, float | None]:
+    """``50`` or ``20-60`` (milliseconds) as (low, high or None)."""
+    low, dash, high = text.partition("-")
+    try:
+        values = (float(low), float(high) if dash else None)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not MS or MIN-MAX: {text!r}") from None
+    if values[0] < 0 or (values[1] is not None and values[1] < values[0]):
+        raise argparse.ArgumentTypeError(f"not a latency range: {text!r}")
+    return values
+
+
 def _raise_interrupt(signum: int, frame: object) -> None:
     """SIGTERM ends the run like Ctrl-C: children stopped, work dir removed."""
     raise KeyboardInterrupt
 
 
 def median_metrics(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Each numeric figure's median over ``runs``; other values from the first run."""
+    """Each numeric figure's median over ``runs`` (peers' too); other values from the first."""
     merged = dict(runs[0])
     for key, value in runs[0].items():
+        if isinstance(value, dict) and all(isinstance(run.get(key), dict) for run in runs):
+            nested: list[dict[str, Any]] = [run[key] for run in runs]
+            if all(isinstance(v, dict) for inner in nested for v in inner.values()):
+                merged[key] = {
+                    name: median_metrics([inner[name] for inner in nested if name in inner])
+                    for name in value
+                }
+            continue
         values = [run[key] for run in runs]
         numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
         if numeric and isinstance(value, int | float):

@@ -1,11 +1,12 @@
 """A local multi-host web for the benchmark: one asyncio process, one loopback address per host.
 
-Every host listens on its own address (127.0.0.2, 127.0.0.3, ...) on one shared port, waits
-a fixed latency before each answer, answers 429 above an in-flight cap, and supports HTTP
-Range requests or ignores them, per host. What a URL serves is spelled in its path, so the
+Every host listens on its own address (127.0.0.2, 127.0.0.3, ...) on one shared port, speaks
+HTTPS (with a certificate from ``--cert-file``) or plain HTTP, waits its own fixed latency
+before each answer, answers 429 above an in-flight cap, and supports HTTP Range requests or
+ignores them, per host. What a URL serves is spelled in its path, so the
 corpus and the server need no shared table:
 
-    /n/<id>/<slug>[?amp=1]   200, a small HTML page
+    /n/<id>/<slug>[?amp=1]   200, a small HTML page (with ``?amp=1``, an AMP page)
     /m/<id>/<slug>           301 to /n/<id>/<slug>
     /g/<id>/<slug>           404            /e/<id>/<slug>   500
     /i/<file>/<name>         200, the catalogue image <file>
@@ -17,6 +18,8 @@ control listener on 127.0.0.1 (``GET /stats``, ``GET /reset``) and written to
 goes away, or after ``--max-lifetime`` seconds, whichever comes first.
 
     python -m bench.server --hosts 30 --latency 50 --ready-file /tmp/ready.json
+    python -m bench.server --hosts 40 --latency 20 --latency-max 60 --tls-share 0.8 \
+        --cert-file server.pem --key-file server.key
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import resource
 import signal
+import ssl
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -67,6 +72,11 @@ class HostSpec:
     latency_s: float
     ranges: bool
     cap: int
+    tls: bool = False
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
 
 
 @dataclass(slots=True)
@@ -123,16 +133,48 @@ class Answer:
     is_image: bool = False
 
 
-def host_specs(count: int, latency_ms: float, range_share: float, cap: int) -> tuple[HostSpec, ...]:
-    """``count`` hosts from 127.0.0.2 on; ``range_share`` of them (spread evenly) honour Range."""
+def host_specs(
+    count: int,
+    latency_ms: float,
+    range_share: float,
+    cap: int,
+    tls_share: float = 0.0,
+    latency_max_ms: float | None = None,
+) -> tuple[HostSpec, ...]:
+    """``count`` hosts from 127.0.0.2 on, each a pure function of the arguments.
+
+    ``range_share`` and ``tls_share`` of them (spread evenly) honour Range and speak HTTPS.
+    With ``latency_max_ms`` the latencies are spaced evenly from ``latency_ms`` to it and
+    dealt to hosts in a fixed shuffled order, so busy and quiet hosts get both fast and slow.
+    """
     if not 1 <= count <= 250:
         raise ValueError("between 1 and 250 hosts")
+    top = latency_ms if latency_max_ms is None else latency_max_ms
+    if top < latency_ms:
+        raise ValueError("the latency range must not be reversed")
+    steps = [latency_ms] * count
+    if top > latency_ms:
+        gap = (top - latency_ms) / max(1, count - 1)
+        steps = [round(latency_ms + gap * i) for i in range(count)]
+        random.Random(f"latency:{count}").shuffle(steps)
     specs = []
     for index in range(count):
-        ranges = int((index + 1) * range_share) > int(index * range_share)
         address = f"127.0.0.{_FIRST_HOST + index}"
-        specs.append(HostSpec(address, latency_ms / 1000, ranges, cap))
+        specs.append(
+            HostSpec(
+                address,
+                steps[index] / 1000,
+                _spread(index, range_share),
+                cap,
+                _spread(index, tls_share),
+            )
+        )
     return tuple(specs)
+
+
+def _spread(index: int, share: float) -> bool:
+    """True for about ``share`` of indexes, evenly spaced."""
+    return int((index + 1) * share) > int(index * share)
 
 
 def page_size(article: int) -> int:
@@ -147,7 +189,7 @@ class Web:
         self.hosts = {spec.address: spec for spec in hosts}
         self.counts = {spec.address: HostCounts() for spec in hosts}
         self.images = {item.spec.name: (item, item.path.read_bytes()) for item in images}
-        self._pages: dict[int, bytes] = {}
+        self._pages: dict[tuple[int, bool], bytes] = {}
         self.started = time.time()
 
     def reset(self) -> None:
@@ -161,6 +203,7 @@ class Web:
                     **counts.to_dict(),
                     "latency_ms": self.hosts[address].latency_s * 1000,
                     "ranges": self.hosts[address].ranges,
+                    "tls": self.hosts[address].tls,
                     "cap": self.hosts[address].cap,
                 }
                 for address, counts in self.counts.items()
@@ -188,7 +231,7 @@ class Web:
                     break
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
             pass
-        except (ConnectionError, ValueError):
+        except (OSError, ValueError):
             pass
         finally:
             writer.close()
@@ -267,19 +310,21 @@ class Web:
 
     def _page(self, article: int, slug: str, amp: bool) -> Answer:
         size = page_size(article)
-        body = self._pages.get(size)
+        body = self._pages.get((size, amp))
         if body is None:
-            body = self._pages[size] = _html(size)
+            body = self._pages[(size, amp)] = _html(size, amp)
         kind = "text/html; charset=utf-8"
         return Answer(200, (("Content-Type", kind), ("Cache-Control", "max-age=60")), body)
 
 
-def _html(size: int) -> bytes:
+def _html(size: int, amp: bool = False) -> bytes:
+    """A page of ``size`` bytes; the AMP version (``?amp=1``) is marked ``<html amp>``."""
     paragraph = (
         "<p>Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor "
         "incididunt ut labore et dolore magna aliqua. Ut enim ad minim veniam.</p>\n"
     )
-    head = "<!doctype html><html><head><title>Benchmark article</title></head><body>\n"
+    opening = "<html amp>" if amp else "<html>"
+    head = f"<!doctype html>{opening}<head><title>Benchmark article</title></head><body>\n"
     tail = "</body></html>\n"
     body = paragraph * ((size - len(head) - len(tail)) // len(paragraph) + 1)
     return (head + body)[: size - len(tail)].encode() + tail.encode()
@@ -360,23 +405,36 @@ async def _control(web: Web, reader: asyncio.StreamReader, writer: asyncio.Strea
         writer.close()
 
 
-async def _listen_all(web: Web, addresses: list[str], attempts: int = 20) -> list[asyncio.Server]:
+async def _listen_all(
+    web: Web, hosts: tuple[HostSpec, ...], tls: ssl.SSLContext | None, attempts: int = 20
+) -> list[asyncio.Server]:
     """Bind every host address on one free port (a few tries if another process holds it)."""
     for _ in range(attempts):
         servers: list[asyncio.Server] = []
         try:
-            first = await asyncio.start_server(web.serve, addresses[0], 0, limit=_MAX_HEAD)
-            servers.append(first)
-            port = first.sockets[0].getsockname()[1]
-            for address in addresses[1:]:
-                servers.append(
-                    await asyncio.start_server(web.serve, address, port, limit=_MAX_HEAD)
+            port = 0
+            for spec in hosts:
+                context = tls if spec.tls else None
+                if spec.tls and context is None:
+                    raise ValueError(f"{spec.address} speaks HTTPS but no certificate was given")
+                server = await asyncio.start_server(
+                    web.serve, spec.address, port, limit=_MAX_HEAD, ssl=context
                 )
+                servers.append(server)
+                port = port or server.sockets[0].getsockname()[1]
             return servers
         except OSError:
             for server in servers:
                 server.close()
     raise OSError("could not bind every host address on one port")
+
+
+def server_tls(cert_file: Path, key_file: Path) -> ssl.SSLContext:
+    """The hosts' TLS settings: the given certificate chain, TLS 1.2 or later, as web servers."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert_file, key_file)
+    return context
 
 
 async def run_server(
@@ -385,10 +443,11 @@ async def run_server(
     ready_file: Path | None,
     stats_file: Path | None,
     max_lifetime: float,
+    tls: ssl.SSLContext | None = None,
 ) -> None:
     """Serve until a signal, the parent's exit or ``max_lifetime``; then write the stats."""
     web = Web(hosts, images)
-    servers = await _listen_all(web, [spec.address for spec in hosts])
+    servers = await _listen_all(web, hosts, tls)
     port = servers[0].sockets[0].getsockname()[1]
 
     async def control(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -422,9 +481,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--hosts", type=int, default=30, help="number of hosts [30]")
     parser.add_argument("--latency", type=float, default=50.0, help="ms before each answer [50]")
+    parser.add_argument("--latency-max", type=float, help="latencies vary per host up to this")
     parser.add_argument(
         "--range-share", type=float, default=1.0, help="share of hosts honouring Range [1]"
     )
+    parser.add_argument("--tls-share", type=float, default=0.0, help="share on HTTPS [0]")
+    parser.add_argument("--cert-file", type=Path, help="PEM certificate chain for HTTPS hosts")
+    parser.add_argument("--key-file", type=Path, help="PEM private key for HTTPS hosts")
     parser.add_argument("--cap", type=int, default=16, help="in flight per host before 429 [16]")
     parser.add_argument("--images", choices=sorted(CATALOGUES), default="realistic")
     parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR)
@@ -432,9 +495,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stats-file", type=Path, help="JSON counts written on exit")
     parser.add_argument("--max-lifetime", type=float, default=3600.0, help="seconds [3600]")
     args = parser.parse_args(argv)
-    hosts = host_specs(args.hosts, args.latency, args.range_share, args.cap)
+    hosts = host_specs(
+        args.hosts, args.latency, args.range_share, args.cap, args.tls_share, args.latency_max
+    )
+    tls = server_tls(args.cert_file, args.key_file) if args.cert_file and args.key_file else None
     images = load_catalogue(args.images, args.cache_dir)
-    asyncio.run(run_server(hosts, images, args.ready_file, args.stats_file, args.max_lifetime))
+    asyncio.run(run_server(hosts, images, args.ready_file, args.stats_file, args.max_lifetime, tls))
 
 
 if __name__ == "__main__":

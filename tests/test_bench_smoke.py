@@ -1,10 +1,24 @@
-"""The benchmark at toy size, so the harness cannot rot (the full runs are not part of CI)."""
+"""The benchmark at toy size, so the harness cannot rot (the full runs are not part of CI).
+
+The peers (lychee, linkinator) are not needed here: their outputs are read from samples of
+the JSON they write.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from bench.peers import PeerRun, read_peer_output, write_links_page
 from bench.run import smoke
+from bench.server import host_specs
+
+_URLS = (
+    "https://127.0.0.3:8443/n/1/ok",
+    "https://127.0.0.3:8443/g/2/gone",
+    "https://127.0.0.4:8443/e/3/error",
+    "http://127.0.0.2:8443/i/jpeg/a1-0.jpg",
+)
 
 
 def test_the_benchmark_runs_end_to_end_and_its_accounting_adds_up(tmp_path: Path) -> None:
@@ -16,3 +30,51 @@ def test_the_benchmark_runs_end_to_end_and_its_accounting_adds_up(tmp_path: Path
     assert figures["unexpected_verdicts"] == 0
     assert figures["image_bytes_read"] > 0
     assert figures["peak_rss_mb"] > 0
+    assert figures["https_hosts"] == 2, "most hosts speak HTTPS, one plain HTTP"
+    assert 0 < figures["https_requests"] < figures["server_requests"]
+    assert "peers" not in figures, "CI needs neither lychee nor linkinator"
+
+
+def test_hosts_get_varied_latencies_and_most_speak_https() -> None:
+    hosts = host_specs(40, 20, 1.0, 16, tls_share=0.8, latency_max_ms=60)
+    latencies = sorted(host.latency_s for host in hosts)
+    assert latencies[0] == 0.02 and latencies[-1] == 0.06
+    assert len(set(latencies)) > 30
+    assert sum(host.tls for host in hosts) == 32
+
+
+def test_a_lychee_report_is_read_as_failed_urls_against_the_paths(tmp_path: Path) -> None:
+    output = tmp_path / "lychee.json"
+    output.write_text(
+        json.dumps(
+            {
+                "total": 4,
+                "error_map": {"urls.txt": [{"url": _URLS[1], "status": {"code": 404}}]},
+                "timeout_map": {"urls.txt": [{"url": _URLS[3], "status": {"text": "timeout"}}]},
+            }
+        )
+    )
+    run = PeerRun("lychee", ("lychee",), {}, output, stdout_is_output=False)
+    verdicts = read_peer_output(run, _URLS)
+    assert (verdicts.checked, verdicts.failed) == (4, 2)
+    assert verdicts.unexpected == 2, "the 500 passed and the image timed out"
+    assert verdicts.examples == (f"{_URLS[2]}: ok", f"{_URLS[3]}: failed")
+
+
+def test_a_linkinator_report_counts_links_of_the_page_not_the_page(tmp_path: Path) -> None:
+    urls_file = tmp_path / "urls.txt"
+    urls_file.write_text("\n".join(_URLS) + "\n")
+    page = tmp_path / "index.html"
+    write_links_page(urls_file, page)
+    assert all(f'href="{url}"' in page.read_text() for url in _URLS)
+    links = [{"url": "index.html", "state": "OK"}]
+    links += [
+        {"url": url, "state": "BROKEN" if "/n/" not in url and "/i/" not in url else "OK",
+         "parent": "index.html"}
+        for url in _URLS
+    ]  # fmt: skip
+    output = tmp_path / "linkinator.json"
+    output.write_text(json.dumps({"links": links, "passed": False}))
+    run = PeerRun("linkinator", ("node",), {}, output, stdout_is_output=True)
+    verdicts = read_peer_output(run, _URLS)
+    assert (verdicts.checked, verdicts.failed, verdicts.unexpected) == (4, 2, 0)
