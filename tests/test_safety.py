@@ -60,10 +60,12 @@ class FakeResolver(AbstractResolver):
     def __init__(self, table: Mapping[str, Sequence[str]]) -> None:
         self.table = table
         self.closed = False
+        self.calls: list[tuple[str, int, socket.AddressFamily]] = []
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
+        self.calls.append((host, port, family))
         if host not in self.table:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         return [resolve_result(host, address, port) for address in self.table[host]]
@@ -135,16 +137,33 @@ def test_parse_ip_literal_returns_none_for_names(host: str) -> None:
     assert parse_ip_literal(host) is None
 
 
+@pytest.mark.parametrize("host", ["[::1", "::1]", "[::ffff:7f00:1"])
+def test_parse_ip_literal_unbrackets_only_a_whole_bracket_pair(host: str) -> None:
+    """``[::1`` is not ``::1`` with a bracket dropped."""
+    assert parse_ip_literal(host) is None
+
+
 @pytest.mark.parametrize(
     "host",
-    ["256.0.0.1", "1.2.3.256", "1.2.3.4.5", "4294967296", "0x100000000", "09.0.0.1", "1..2", "a.1"],
+    [
+        "256.0.0.1",
+        "1.2.3.256",
+        "1.2.3.4.5",
+        "1.2.3.4.0",
+        "4294967296",
+        "0x100000000",
+        "09.0.0.1",
+        "1..2",
+        "a.1",
+    ],
 )
 def test_parse_ip_literal_rejects_invalid_numeric_hosts(host: str) -> None:
     assert parse_ip_literal(host) is None
 
 
-@pytest.mark.parametrize("host", ["1.2.3.4.5", "256.0.0.1", "foo.123", "foo.0x10"])
+@pytest.mark.parametrize("host", ["1.2.3.4.5", "8.8.8.8.0", "256.0.0.1", "foo.123", "foo.0x10"])
 def test_numeric_host_that_is_not_a_valid_literal_is_refused(host: str) -> None:
+    """Even when a lenient reading would give a public address (``8.8.8.8.0``)."""
     assert "not a valid IP address" in refused(f"http://{host}/")
 
 
@@ -155,7 +174,7 @@ def test_host_with_several_trailing_dots_is_still_judged_as_a_literal() -> None:
     assert not policy.allows_address("127.0.0.1..", IPv4Address("127.0.0.1"))
 
 
-@pytest.mark.parametrize("host", ["::g", "[1::2::3]", "fe80::1%", "0x7f.1.2.3.4"])
+@pytest.mark.parametrize("host", ["::g", "[1::2::3]", "fe80::1%", "0x7f.1.2.3.4", "[::1", "::1]"])
 def test_check_host_refuses_malformed_ip_like_hosts(host: str) -> None:
     unsafe = AddressPolicy().check_host(host)
     assert unsafe is not None
@@ -271,6 +290,21 @@ def test_ipv4_compatible_form_is_refused_even_for_a_public_ipv4() -> None:
     assert "IPv4-compatible" in (non_public_reason(IPv6Address("::8.8.8.8")) or "")
 
 
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("::", "unspecified, which reaches this machine"),
+        ("::1", "loopback"),
+        ("::2", "a deprecated IPv4-compatible form of 0.0.0.2"),
+        ("::ffff:ffff", "a deprecated IPv4-compatible form of 255.255.255.255"),
+    ],
+)
+def test_ipv4_compatible_range_starts_after_unspecified_and_loopback(
+    address: str, reason: str
+) -> None:
+    assert non_public_reason(IPv6Address(address)) == reason
+
+
 def test_teredo_addresses_are_refused() -> None:
     assert "Teredo" in refused("http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/")
 
@@ -354,8 +388,9 @@ def test_allow_hosts_star_does_not_open_literals_or_localhost(host: str) -> None
     "host", ["0x7f000001", "2130706433", "1.2.3.4.5", "::1", "[::1]", "localhost.", "a.localhost"]
 )
 def test_allow_hosts_never_applies_to_numeric_or_localhost_hosts(host: str) -> None:
+    """The answer is a real bool (``False``), as typed, not merely something falsy."""
     policy = AddressPolicy(allow_hosts=("*",))
-    assert not policy.allows_address(host, IPv4Address("127.0.0.1"))
+    assert policy.allows_address(host, IPv4Address("127.0.0.1")) is False
 
 
 def test_allow_hosts_lets_a_matching_name_reach_a_private_address() -> None:
@@ -483,6 +518,14 @@ def test_filter_resolved_passes_an_empty_answer_through() -> None:
     assert AddressPolicy().filter_resolved("empty.example", []) == []
 
 
+def test_policy_resolver_defaults_match_aiohttp_resolvers() -> None:
+    """aiohttp's resolvers default to port 0 and AF_INET; so must the wrapper."""
+    inner = FakeResolver({"plain.example": ["93.184.216.34"]})
+    results = run(PolicyResolver(AddressPolicy(), resolver=inner).resolve("plain.example"))
+    assert [(r["host"], r["port"]) for r in results] == [("93.184.216.34", 0)]
+    assert inner.calls == [("plain.example", 0, socket.AF_INET)]
+
+
 def test_policy_resolver_close_closes_the_inner_resolver() -> None:
     inner = FakeResolver({})
     run(PolicyResolver(AddressPolicy(), resolver=inner).close())
@@ -538,6 +581,88 @@ def test_find_unsafe_returns_none_for_other_errors_and_survives_cycles() -> None
 def test_find_unsafe_gives_up_after_a_bounded_number_of_links() -> None:
     links: list[BaseException] = [RuntimeError() for _ in range(100)]
     assert find_unsafe(_chain([*links, UnsafeAddress("h", [], "r")])) is None
+
+
+@pytest.mark.parametrize(("depth", "found"), [(31, True), (32, False)])
+def test_find_unsafe_looks_at_exactly_32_exceptions(depth: int, found: bool) -> None:
+    """The documented bound: the 32nd exception looked at is the last."""
+    unsafe = UnsafeAddress("h", [], "r")
+    links: list[BaseException] = [RuntimeError() for _ in range(depth)]
+    assert (find_unsafe(_chain([*links, unsafe])) is unsafe) is found
+
+
+def test_find_unsafe_returns_the_nearest_refusal_breadth_first() -> None:
+    """A refusal one link away wins over one two links away down an earlier-visited branch."""
+    near, far = UnsafeAddress("near", [], "r"), UnsafeAddress("far", [], "r")
+    middle = RuntimeError()
+    middle.__cause__ = far
+    top = RuntimeError()
+    top.__cause__, top.__context__ = near, middle
+    assert find_unsafe(top) is near
+    top.__cause__, top.__context__ = middle, near
+    assert find_unsafe(top) is near
+
+
+# --- PolicyTransport with a stub transport -----------------------------------------------------
+
+
+class RaisingTransport(httpx.AsyncBaseTransport):
+    """Raises a given error for every request, as a failing inner transport would."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+        self.requests: list[httpx.Request] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        raise self.error
+
+
+def send_through_policy(inner: httpx.AsyncBaseTransport, url: str) -> BaseException | None:
+    """The error (if any) PolicyTransport raises for one GET of ``url``."""
+
+    async def go() -> BaseException | None:
+        transport = PolicyTransport(AddressPolicy(), inner)
+        try:
+            await transport.handle_async_request(httpx.Request("GET", url))
+        except Exception as exc:
+            return exc
+        return None
+
+    return run(go())
+
+
+def test_policy_transport_passes_other_transport_errors_through_unchanged() -> None:
+    request = httpx.Request("GET", "https://slow.example/")
+    timeout = httpx.ReadTimeout("read timed out", request=request)
+    assert send_through_policy(RaisingTransport(timeout), "https://slow.example/") is timeout
+
+
+def test_policy_transport_keeps_a_connect_error_that_already_names_the_refusal() -> None:
+    request = httpx.Request("GET", "https://internal.example/")
+    error = httpx.ConnectError("refused", request=request)
+    error.__cause__ = UnsafeAddress("internal.example", [IPv4Address("10.0.0.1")], "private")
+    assert send_through_policy(RaisingTransport(error), "https://internal.example/") is error
+
+
+def test_policy_transport_turns_a_wrapped_refusal_into_connect_error() -> None:
+    request = httpx.Request("GET", "https://internal.example/")
+    unsafe = UnsafeAddress("internal.example", [IPv4Address("10.0.0.1")], "10.0.0.1 is private")
+    timeout = httpx.ConnectTimeout("timed out", request=request)
+    timeout.__cause__ = unsafe
+    raised = send_through_policy(RaisingTransport(timeout), "https://internal.example/")
+    assert isinstance(raised, httpx.ConnectError)
+    assert str(raised) == "refusing to connect to internal.example: 10.0.0.1 is private"
+    assert raised.__cause__ is timeout
+
+
+def test_policy_transport_refuses_before_the_inner_transport_sees_the_request() -> None:
+    inner = RaisingTransport(RuntimeError("must not be reached"))
+    raised = send_through_policy(inner, "http://169.254.169.254/latest/meta-data/")
+    assert isinstance(raised, httpx.ConnectError)
+    assert "cloud metadata service" in str(raised)
+    assert isinstance(raised.__cause__, UnsafeAddress)
+    assert inner.requests == []
 
 
 # --- end to end: httpx -> httpx_aiohttp -> aiohttp -> PolicyResolver --------------------------
