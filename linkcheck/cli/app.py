@@ -20,6 +20,7 @@ from linkcheck.cli.configfile import (
     find_config_file,
     load_config_file,
 )
+from linkcheck.cli.fix import fix_command
 from linkcheck.cli.lint import lint
 from linkcheck.cli.merge import merge_command
 from linkcheck.cli.options import (
@@ -73,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cache_command(args)
         if args.command == "merge":
             return _exit_code(*merge_command(args))
+        if args.command == "fix":
+            return fix_command(args)
         effective = resolve(args)
         if args.command == "config":
             sys.stdout.write(describe(effective))

@@ -197,6 +197,8 @@ def _unrepaired(replacement: str, data: bytes, warning: dict[str, Any]) -> str |
 def _check_edits(check: dict[str, Any], kinds: frozenset[str], ok_urls: set[str]) -> list[Edit]:
     url = str(check.get("url") or "")
     field = str(check.get("field") or "")
+    if field.endswith(".cacheUrl"):
+        return []  # a derived AMP-cache target (--check-image-cache): not a value of the seed
     edits: list[Edit] = []
     image = check.get("image") or {}
     if "sizes" in kinds and check.get("reason") == "size_mismatch" and field.endswith(".url"):

@@ -1,9 +1,10 @@
-"""``linkcheck lint``: seed errors without the network, for a pre-commit hook.
+"""``linkcheck lint``: seed errors and lint warnings without the network, for a pre-commit hook.
 
 Each seed is read exactly as ``check`` reads it, so lint and check agree on what
-is broken: structure, types and claims (seed errors), and URLs that can never be
-requested (not http(s), or a literal address the safety policy refuses). Nothing
-is sent: no name is even resolved.
+is broken: structure, types and claims (seed errors), URLs that can never be
+requested (not http(s), or a literal address the safety policy refuses), and the
+seed lint's warnings (mojibake, dates, provider domain, repeated URLs, images
+without a claimed size). Nothing is sent: no name is even resolved.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from linkcheck.model.config import Config
+from linkcheck.model.config import Config, FailOn
 from linkcheck.model.judge import judge_unrequestable
 from linkcheck.model.records import SeedResult
 from linkcheck.report.document import seed_to_dict
@@ -23,12 +24,13 @@ from linkcheck.seeds.reader import find_seed_files, read_seed
 
 
 class _LintReport:
-    """The seeds' errors as a report view, so the terminal format prints them."""
+    """The seeds' errors and warnings as a report view, so the terminal format prints them."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
         self.files = 0
-        self.problems = 0
+        self.errors = 0
+        self.warnings = 0
 
     def header(self) -> dict[str, Any]:
         return {"summary": {"seeds": self.files}}
@@ -39,16 +41,30 @@ class _LintReport:
             seed = read_seed(path, self.config)
             checks = tuple(judge_unrequestable(t) for t in seed.targets if t.problem is not None)
             result = seed_to_dict(SeedResult.of(seed, checks))
-            self.problems += sum(1 for _ in problems(result))
+            for problem in problems(result):
+                if problem.severity == "warning":
+                    self.warnings += 1
+                else:
+                    self.errors += 1
             yield result
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'s' if number != 1 else ''}"
+
+
 def lint(config: Config, verbosity: int) -> int:
-    """Print every seed problem (``error path:line field reason ...``); 1 if there is any."""
+    """Print every seed problem (``error path:line field reason ...``, then warnings).
+
+    Exit 1 on any error, and on warnings too with ``--fail-on warning``; else 0.
+    """
     report = _LintReport(config)
     base = str(config.path_base) if config.path_base is not None else os.getcwd()
     TerminalFormat(-1).render(RebasedView(report, base), sys.stdout)
     if verbosity >= 0:
-        found = f"{report.problems} problem{'s' if report.problems != 1 else ''}"
+        found = _count(report.errors + report.warnings, "problem")
+        if report.warnings:
+            found += f" ({_count(report.errors, 'error')}, {_count(report.warnings, 'warning')})"
         print(f"linkcheck lint: {report.files} seed files read, {found}", file=sys.stderr)
-    return 1 if report.problems else 0
+    warned = config.fail_on is FailOn.WARNING and report.warnings > 0
+    return 1 if report.errors or warned else 0

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 from linkcheck._version import __version__
 from linkcheck.cli.cache import add_cache_command
+from linkcheck.cli.fix import add_fix_command
 from linkcheck.model.config import SETTINGS, Config
 from linkcheck.model.settings import Flag, Rule, Setting, SettingError, setting, table, validate
 from linkcheck.report.formats import FORMATS, get_format
@@ -155,6 +156,7 @@ def build_parser() -> Parser:
         "cannot be requested (for a pre-commit hook); nothing is sent. Exit 1 on any problem.",
     )
     add_check_options(lint)
+    add_fix_command(commands)
     add_cache_command(commands)
     return parser
 

@@ -6,6 +6,11 @@ once however many seeds name it. Seeds whose checks failed transiently are
 checked again in one recheck pass at the end, so a blip in a long run does not
 fail it. A run-wide time limit or a signal stops the run cleanly: unfinished
 checks are reported ``skipped`` and the report is still written.
+
+With ``--workers N`` (N > 1) the fetching is done by worker processes
+(:mod:`linkcheck.engine.workers`), each running a Runner of its own as its fetching
+half (:meth:`Runner.fetch_fresh`, :meth:`Runner.ask`); this process still reads,
+dedupes, consults the results store, judges and writes, so reports do not change.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Callable, Coroutine, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -26,11 +31,13 @@ import httpx
 
 from linkcheck.engine.filters import UrlFilter
 from linkcheck.engine.selection import Selection, select_seeds
+from linkcheck.engine.workers import Tally, WorkerPool, worker_count
 from linkcheck.model.config import Config
-from linkcheck.model.judge import Policy, judge, judge_skipped, judge_unrequestable
+from linkcheck.model.judge import Policy, judge, judge_seed, judge_skipped, judge_unrequestable
 from linkcheck.model.records import Check, Kind, Outcome, Seed, SeedError, SeedResult, Target
-from linkcheck.net.fetch import Fetcher, read_and_count
+from linkcheck.net.fetch import Fetcher
 from linkcheck.probes.images import ImageProber
+from linkcheck.probes.page import PageProber
 from linkcheck.report.baseline import MAX_RESOLVED, Baseline
 from linkcheck.report.document import (
     CheckNotes,
@@ -94,6 +101,11 @@ class Runner:
         self.policy = Policy.from_config(config)
         self.images = ImageProber(self.fetcher, config)
         self.stopped: Reason | None = None
+        #: The worker processes that fetch, when there are several and no transport is given
+        #: (an injected transport, as tests use, cannot cross to another process).
+        self.pool: WorkerPool | None = None
+        if transport is None and worker_count(config) > 1:
+            self.pool = WorkerPool(config, worker_count(config), worker_fetches)
         self._fetches = _Outcomes()
         self._held: list[tuple[int, Path]] = []
         self._rechecking = False
@@ -119,7 +131,10 @@ class Runner:
         if self.baseline is not None:
             spool.summary.baseline = baseline_counts(str(self.baseline.source))
         flusher = asyncio.create_task(self._flush_regularly()) if self.store else None
+        tally: Tally | None = None
         try:
+            if self.pool is not None:
+                self.pool.start()
             await self._main_pass(seed_files, spool)
             if self._held and self.stopped is None and self.config.recheck:
                 await self._recheck_pass(spool)
@@ -129,10 +144,19 @@ class Runner:
                 flusher.cancel()
             if timer is not None:
                 timer.cancel()
-            for signum in handled:
-                loop.remove_signal_handler(signum)
-            await self.fetcher.aclose()
-        self._summarise(spool)
+            try:
+                tally = await self._finish_fetching()
+            finally:
+                for signum in handled:
+                    loop.remove_signal_handler(signum)
+        self._summarise(spool, tally)
+
+    async def _finish_fetching(self) -> Tally:
+        """Close the fetcher, or stop the workers; what the fetching cost, for the summary."""
+        await self.fetcher.aclose()
+        if self.pool is None:
+            return self.tally()
+        return await self.pool.finish()
 
     async def _main_pass(self, seed_files: Iterable[Path], spool: Spool) -> None:
         window: Window = asyncio.Queue(maxsize=self.config.seed_window)
@@ -172,14 +196,11 @@ class Runner:
         time, so a run with many failures holds no more seeds than any other.
         """
         self._rechecking = True
-        self.fetcher = self.fetcher.with_retries(0)
-        self.images = ImageProber(self.fetcher, self.config)
+        self.no_retries()
         earlier = {
             key: entry
             for key, entry in list(self._fetches.items())
-            if isinstance(entry, Outcome)
-            and entry.transient
-            and not self.fetcher.budget_spent(key[1])
+            if isinstance(entry, Outcome) and entry.transient and not self.budget_spent(key[1])
         }
         sources = {key: self._sources.get(key, MISS) for key in earlier}
         for key in earlier:
@@ -210,12 +231,12 @@ class Runner:
                 fetched = entry if isinstance(entry, Outcome) else entry.result()
                 check = self._judge(target, fetched)
             checks.append(check)
-        return SeedResult.of(seed, tuple(checks))
+        return SeedResult.of(seed, judge_seed(checks, self.policy))
 
     async def _check_seed(self, seed: Seed) -> tuple[SeedResult, bool]:
         """The seed's result, and whether any of its checks failed transiently."""
         outcomes = await asyncio.gather(*(self._check_target(t) for t in seed.targets))
-        checks = tuple(check for check, _ in outcomes)
+        checks = judge_seed((check for check, _ in outcomes), self.policy)
         return SeedResult.of(seed, checks), any(transient for _, transient in outcomes)
 
     def _judge_unfetched(self, target: Target) -> Check | None:
@@ -294,15 +315,51 @@ class Runner:
             if self.store is not None:
                 fetch = self._fetch_through_store(key)
             else:
-                fetch = self.images.probe(url) if as_image else self._fetch_page(url)
+                fetch = self.fetch_fresh(as_image, url)
             task = self._fetches[key] = asyncio.create_task(_contained(url, fetch))
             task.add_done_callback(partial(self._settle, key))
             return task
         return entry
 
+    async def fetch_fresh(self, as_image: bool, url: str) -> Outcome:
+        """The URL fetched now: by the worker that owns its host, or here."""
+        if self.pool is not None:
+            return await self.pool.fetch(as_image, url)
+        return await (self.images.probe(url) if as_image else self._fetch_page(url))
+
     async def _fetch_page(self, url: str) -> Outcome:
-        fetched = await self.fetcher.fetch(url, read_and_count, self.config.page_body_bytes)
-        return fetched.outcome()
+        return await PageProber(self.fetcher, self.config).probe(url)
+
+    async def ask(self, as_image: bool, url: str, headers: Mapping[str, str]) -> Outcome:
+        """One conditional request for a stored outcome (see :meth:`_revalidate`); no image body."""
+        if self.pool is not None:
+            return await self.pool.ask(as_image, url, headers)
+        if not as_image:  # a changed page (200) is read as the main pass reads it: its facts
+            return await PageProber(self.fetcher, self.config).probe(url, headers)
+        asked = await self.fetcher.fetch(url, _no_body, 0, identity=True, headers=headers)
+        return asked.outcome()
+
+    def budget_spent(self, url: str) -> bool:
+        """Whether ``url``'s --url-budget is too spent for the recheck pass to try it again."""
+        if self.pool is not None:
+            return self.pool.budget_spent(url)
+        return self.fetcher.budget_spent(url)
+
+    def no_retries(self) -> None:
+        """From now on (the recheck pass) each fetch is one try: the main pass spent retries."""
+        if self.pool is not None:
+            self.pool.no_retries()
+            return
+        self.fetcher = self.fetcher.with_retries(0)
+        self.images = ImageProber(self.fetcher, self.config)
+
+    def tally(self) -> Tally:
+        """What this process's fetching cost: counters and each host's figures."""
+        hosts = {name: host.stats for name, host in self.fetcher.hosts.hosts.items()}
+        return Tally(self.fetcher.counters, hosts)
+
+    async def aclose(self) -> None:
+        await self.fetcher.aclose()
 
     async def _fetch_through_store(self, key: FetchKey) -> Outcome:
         """The URL's outcome from the store when fresh, confirmed by a 304, or fetched anew.
@@ -322,7 +379,7 @@ class Runner:
                 return served(stored.outcome)
             if stored.has_validators:
                 return await self._revalidate(key, stored.outcome, started)
-        fetched = await (self.images.probe(url) if as_image else self._fetch_page(url))
+        fetched = await self.fetch_fresh(as_image, url)
         self._sources[key] = MISS
         self._keep(key, fetched, started)
         return fetched
@@ -332,11 +389,7 @@ class Runner:
         headers = conditional_headers(stored)
         if as_image:
             headers["Range"] = f"bytes=0-{self.config.image_first_bytes - 1}"
-            asked = await self.fetcher.fetch(url, _no_body, 0, identity=True, headers=headers)
-        else:
-            limit = self.config.page_body_bytes
-            asked = await self.fetcher.fetch(url, read_and_count, limit, headers=headers)
-        answer = asked.outcome()
+        answer = await self.ask(as_image, url, headers)
         same_place = answer.final_url == (stored.final_url or stored.url)
         if answer.status == 304 and answer.error is None and same_place:
             confirmed = revalidated(stored, answer)
@@ -346,7 +399,7 @@ class Runner:
         if not as_image and answer.status != 304:
             fetched = answer  # the conditional GET was the whole fetch
         else:
-            probed = await (self.images.probe(url) if as_image else self._fetch_page(url))
+            probed = await self.fetch_fresh(as_image, url)
             fetched = replace(
                 probed,
                 requests=probed.requests + answer.requests,
@@ -451,8 +504,9 @@ class Runner:
         if not task.cancelled() and task.exception() is None and self._fetches.get(key) is task:
             self._fetches[key] = task.result()
 
-    def _summarise(self, spool: Spool) -> None:
-        counters = self.fetcher.counters
+    def _summarise(self, spool: Spool, tally: Tally | None) -> None:
+        tally = tally or self.tally()
+        counters = tally.counters
         summary = spool.summary
         summary.urls = len(self._fetches)
         summary.requests = counters.requests
@@ -467,8 +521,11 @@ class Runner:
             summary.baseline["resolved"] = resolved[:MAX_RESOLVED]
             if len(resolved) > MAX_RESOLVED:
                 summary.note(f"{len(resolved) - MAX_RESOLVED} more resolved problems not listed")
-        for name, host in self.fetcher.hosts.hosts.items():
-            summary.host(name).update(host.stats.to_dict())
+        for name, stats in tally.hosts.items():
+            summary.host(name).update(stats.to_dict())
+        if self.pool is not None:
+            for note in self.pool.notes:
+                summary.note(f"warning: {note}")
 
 
 class _Outcomes:
@@ -501,6 +558,11 @@ class _Outcomes:
     def values(self) -> Iterator[Entry]:
         for table in self._tables:
             yield from table.values()
+
+
+def worker_fetches(config: Config) -> Runner:
+    """A worker process's fetching half: a Runner of its own, without store or progress."""
+    return Runner(config)
 
 
 async def _no_body(response: httpx.Response, limit: int) -> int:

@@ -13,6 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from linkcheck._version import __version__
+from linkcheck.model.amp import DEFAULT_CACHE_DOMAIN, parse_cache_domain
 from linkcheck.model.settings import (
     DEFAULT_FIELDS,
     URL_FIELDS,
@@ -212,6 +213,8 @@ _NETWORK: Rule[IPNetwork] = Rule(
     parse_network, (ipaddress.IPv4Network, ipaddress.IPv6Network), None, str, "CIDR"
 )
 
+_CACHE_DOMAIN: Rule[str] = Rule(parse_cache_domain, str, None, str, "DOMAIN")
+
 
 _MAX_AGE: Rule[MaxAge] = Rule(parse_max_age, MaxAge, check_max_age, _max_age_text, "[KIND=]AGE")
 
@@ -271,6 +274,11 @@ class Config:
     per_host_concurrency: int = setting(
         8, Integer(1), "requests in flight to one host", "--host-concurrency", group=NETWORK
     )
+    workers: int | None = setting(
+        None, Integer(1, 64), "worker processes that fetch, hosts split among them (each "
+        "host's limits hold as in one process); 1 fetches in the main process", "--workers",
+        group=NETWORK, optional=True, default_text="usable CPUs less one, 1 to 8",
+    )  # fmt: skip
     min_interval: float = setting(
         0.0, _PAUSE, "least time between request starts to one host", "--min-interval",
         group=NETWORK,
@@ -329,6 +337,11 @@ class Config:
         VerifyImages.TAIL, Choice(VerifyImages), "'tail' also checks the file's end marker "
         "with one suffix Range request; 'full' downloads and decodes; 'header' reads the size "
         "only", "--verify-images", group=IMAGES,
+    )  # fmt: skip
+    check_image_cache: bool = setting(
+        False, Flag(), "also request the AMP-cache copy (--amp-cache-domain) of every image "
+        "with an isCached claim and judge it against the original", "--check-image-cache",
+        group=IMAGES,
     )  # fmt: skip
     size_policy: SizePolicy = setting(
         SizePolicy.EXACT, Choice(SizePolicy), "'aspect' accepts the claimed aspect ratio at "
@@ -396,6 +409,11 @@ class Config:
     remap: tuple[Remap, ...] = setting(
         (), _REMAP, "request another URL instead, e.g. a staging mirror; repeatable", "--remap",
         group=POLICY, repeat=True,
+    )  # fmt: skip
+    amp_cache_domain: str = setting(
+        DEFAULT_CACHE_DOMAIN, _CACHE_DOMAIN, "the AMP cache whose URL form cdnAmpWebUrl must "
+        "have (and whose image copies --check-image-cache requests)", "--amp-cache-domain",
+        group=POLICY,
     )  # fmt: skip
     shard: Shard | None = setting(
         None, SHARD, "check only URLs whose requested host falls in shard K of N (one job of a "

@@ -44,6 +44,13 @@ class Reason(StrEnum):
     INTERRUPTED = "interrupted"
     INTERNAL = "internal"
     FLAKY = "flaky"
+    NOT_AMP = "not_amp"
+    CANONICAL_MISMATCH = "canonical_mismatch"
+    AMPHTML_MISMATCH = "amphtml_mismatch"
+    CDN_AMP_MISMATCH = "cdn_amp_mismatch"
+    SOFT_404 = "soft_404"
+    CACHE_MISSING = "cache_missing"
+    CACHE_STALE = "cache_stale"
     # seed reasons
     NO_FRONT_MATTER = "no_front_matter"
     INVALID_YAML = "invalid_yaml"
@@ -54,6 +61,14 @@ class Reason(StrEnum):
     TOO_LARGE = "too_large"
     UNREADABLE = "unreadable"
     BAD_VALUE = "bad_value"
+    # seed lint reasons (warnings, found without the network)
+    MOJIBAKE = "mojibake"
+    BAD_DATE = "bad_date"
+    FUTURE_DATE = "future_date"
+    PROVIDER_MISMATCH = "provider_mismatch"
+    RELATED_IS_ARTICLE = "related_is_article"
+    DUPLICATE_IMAGE = "duplicate_image"
+    NO_IMAGE_SIZE = "no_image_size"
 
     @property
     def explanation(self) -> str:
@@ -84,6 +99,13 @@ _EXPLANATIONS: dict[Reason, str] = {
     Reason.INTERNAL: "linkcheck itself failed on this check; the message names the error",
     Reason.FLAKY: "the URL failed, but fewer runs in a row than --fail-after since it last "
     "passed: reported, not failing the run",
+    Reason.NOT_AMP: "the AMP URL serves a page that is not AMP (no amp or ⚡ on its <html> tag)",
+    Reason.CANONICAL_MISMATCH: "the AMP page's canonical link does not name the seed's webUrl",
+    Reason.AMPHTML_MISMATCH: "the page's amphtml link does not name the seed's ampWebUrl",
+    Reason.CDN_AMP_MISMATCH: "cdnAmpWebUrl is not the AMP cache URL of ampWebUrl",
+    Reason.SOFT_404: "the server says 200 but serves an error page (not found, or the home page)",
+    Reason.CACHE_MISSING: "the AMP cache does not serve this image (--check-image-cache)",
+    Reason.CACHE_STALE: "the AMP cache serves another format or size than the original image",
     Reason.NO_FRONT_MATTER: "the file does not start with YAML front matter between '---' lines",
     Reason.INVALID_YAML: "the front matter is not valid YAML",
     Reason.NOT_A_MAPPING: "the front matter is not a YAML mapping",
@@ -93,4 +115,11 @@ _EXPLANATIONS: dict[Reason, str] = {
     Reason.TOO_LARGE: "the file is larger than the configured limit",
     Reason.UNREADABLE: "the file could not be read",
     Reason.BAD_VALUE: "a value in the front matter cannot be read (an impossible date, a bad tag)",
+    Reason.MOJIBAKE: "text decoded twice (a UTF-8 '£' read as 'Â£'); the message gives the repair",
+    Reason.BAD_DATE: "publishedDateTime is not an ISO 8601 date and time",
+    Reason.FUTURE_DATE: "publishedDateTime lies more than a day in the future",
+    Reason.PROVIDER_MISMATCH: "provider.domain is not the registrable domain of webUrl's host",
+    Reason.RELATED_IS_ARTICLE: "a related entry repeats the article's own webUrl",
+    Reason.DUPLICATE_IMAGE: "the same image URL is listed twice in one images list",
+    Reason.NO_IMAGE_SIZE: "an image claims no width or height, so its size goes unchecked",
 }

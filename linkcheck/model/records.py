@@ -87,6 +87,42 @@ class SeedError:
 
 
 @dataclass(frozen=True, slots=True)
+class SeedWarning:
+    """Something wrong in a seed that does not stop it being checked (a lint finding).
+
+    ``field`` is the value's path (``related[0].excerpt``); ``replacement`` is the
+    value the seed should hold instead, when it is known (the repaired text).
+    """
+
+    reason: Reason
+    message: str
+    line: int | None
+    field: str
+    replacement: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "reason": self.reason.value,
+            "field": self.field,
+            "message": self.message,
+            "line": self.line,
+        }
+        if self.replacement is not None:
+            data["replacement"] = self.replacement
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SeedWarning:
+        return cls(
+            Reason(data["reason"]),
+            data["message"],
+            data.get("line"),
+            data["field"],
+            data.get("replacement"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Target:
     """One URL to check: where it was written, what it should serve, what the seed claims.
 
@@ -235,13 +271,55 @@ class ImageFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class PageFacts:
+    """What a page's first bytes showed: the few facts the AMP and soft-404 rules read.
+
+    Taken from the ``<head>`` (and the first ``<h1>`` after it) of the first
+    ``page_body_bytes`` of a 2xx answer. ``canonical`` and ``amphtml`` are absolute
+    and normalised; ``head_complete`` says whether ``</head>`` (or the body) was
+    reached, so an absent link is known to be absent, not merely beyond the bytes read.
+    """
+
+    is_amp: bool = False
+    canonical: str | None = None
+    amphtml: str | None = None
+    title: str | None = None
+    heading: str | None = None
+    head_complete: bool = False
+    html: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "is_amp": self.is_amp,
+            "canonical": self.canonical,
+            "amphtml": self.amphtml,
+            "title": self.title,
+            "heading": self.heading,
+            "head_complete": self.head_complete,
+            "html": self.html,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PageFacts:
+        return cls(
+            is_amp=data.get("is_amp", False),
+            canonical=data.get("canonical"),
+            amphtml=data.get("amphtml"),
+            title=data.get("title"),
+            heading=data.get("heading"),
+            head_complete=data.get("head_complete", False),
+            html=data.get("html", True),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What one URL gave, raw: the final answer or the failure, never a verdict.
 
     Outcomes are kept for the whole run (every seed naming the URL is judged
     from one), stored between runs and sent between processes, so they hold
     only what judging and revalidation need: statuses, the redirect chain, a
-    few headers, image facts and costs.
+    few headers, image or page facts and costs.
     """
 
     url: str
@@ -262,6 +340,7 @@ class Outcome:
     elapsed_ms: float = 0.0
     queued_ms: float = 0.0
     image: ImageFacts | None = None
+    page: PageFacts | None = None
 
     @property
     def transient(self) -> bool:
@@ -290,11 +369,13 @@ class Outcome:
             "elapsed_ms": self.elapsed_ms,
             "queued_ms": self.queued_ms,
             "image": self.image.to_dict() if self.image is not None else None,
+            "page": self.page.to_dict() if self.page is not None else None,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Outcome:
         image = data.get("image")
+        page = data.get("page")
         return cls(
             url=data["url"],
             status=data.get("status"),
@@ -314,6 +395,7 @@ class Outcome:
             elapsed_ms=data.get("elapsed_ms", 0.0),
             queued_ms=data.get("queued_ms", 0.0),
             image=ImageFacts.from_dict(image) if image is not None else None,
+            page=PageFacts.from_dict(page) if page is not None else None,
         )
 
 
@@ -377,6 +459,10 @@ class Seed:
     targets: tuple[Target, ...]
     errors: tuple[SeedError, ...]
     title: str | None = None
+    #: Lint findings: problems that do not keep the seed from being checked.
+    warnings: tuple[SeedWarning, ...] = ()
+    #: SHA-256 of the file's bytes as read (hex), so ``fix`` can tell an edited seed.
+    sha256: str | None = None
 
     @property
     def valid(self) -> bool:
@@ -388,6 +474,8 @@ class Seed:
             "title": self.title,
             "targets": [target.to_dict() for target in self.targets],
             "errors": [error.to_dict() for error in self.errors],
+            "warnings": [warning.to_dict() for warning in self.warnings],
+            "sha256": self.sha256,
         }
 
     @classmethod
@@ -397,6 +485,8 @@ class Seed:
             targets=tuple(Target.from_dict(item) for item in data.get("targets", ())),
             errors=tuple(SeedError.from_dict(item) for item in data.get("errors", ())),
             title=data.get("title"),
+            warnings=tuple(SeedWarning.from_dict(item) for item in data.get("warnings", ())),
+            sha256=data.get("sha256"),
         )
 
 
@@ -408,6 +498,8 @@ class SeedResult:
     errors: tuple[SeedError, ...]
     checks: tuple[Check, ...]
     title: str | None = None
+    warnings: tuple[SeedWarning, ...] = ()
+    sha256: str | None = None
 
     @property
     def valid(self) -> bool:
@@ -415,7 +507,7 @@ class SeedResult:
 
     @classmethod
     def of(cls, seed: Seed, checks: tuple[Check, ...]) -> SeedResult:
-        return cls(seed.path, seed.errors, checks, seed.title)
+        return cls(seed.path, seed.errors, checks, seed.title, seed.warnings, seed.sha256)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -423,6 +515,8 @@ class SeedResult:
             "title": self.title,
             "errors": [error.to_dict() for error in self.errors],
             "checks": [check.to_dict() for check in self.checks],
+            "warnings": [warning.to_dict() for warning in self.warnings],
+            "sha256": self.sha256,
         }
 
     @classmethod
@@ -432,4 +526,6 @@ class SeedResult:
             errors=tuple(SeedError.from_dict(item) for item in data.get("errors", ())),
             checks=tuple(Check.from_dict(item) for item in data.get("checks", ())),
             title=data.get("title"),
+            warnings=tuple(SeedWarning.from_dict(item) for item in data.get("warnings", ())),
+            sha256=data.get("sha256"),
         )

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from linkcheck._version import __version__
+from linkcheck.model.amp import cache_served, is_cache_target
 from linkcheck.model.reasons import Reason, Verdict
 from linkcheck.model.records import Check, ImageFacts, Integrity, Kind, SeedResult
 from linkcheck.report.formats.json import FORMAT as json_format
@@ -96,6 +97,17 @@ def baseline_counts(report: str) -> dict[str, Any]:
     }
 
 
+def _count_cache_copy(counts: dict[str, Any], check: Check, sign: int) -> None:
+    """Count an image's AMP-cache copy (--check-image-cache): asked, served, missing, stale."""
+    if check.verdict is Verdict.SKIPPED:
+        return
+    cache = counts.setdefault("cache", {"checked": 0, "served": 0, "missing": 0, "stale": 0})
+    cache["checked"] += sign
+    cache["served"] += sign if cache_served(check.outcome) else 0
+    cache["missing"] += sign if check.reason is Reason.CACHE_MISSING else 0
+    cache["stale"] += sign if check.reason is Reason.CACHE_STALE else 0
+
+
 def _verdict_counts() -> dict[str, int]:
     return {"checked": 0, "ok": 0, "warning": 0, "failed": 0, "skipped": 0}
 
@@ -112,6 +124,8 @@ class Summary:
 
     seeds: int = 0
     invalid_seeds: int = 0
+    #: Lint findings of the seeds (warnings: they fail the run with --fail-on warning).
+    seed_warnings: int = 0
     urls: int = 0
     checks: int = 0
     ok: int = 0
@@ -138,6 +152,7 @@ class Summary:
         """Count a seed result in (or, with ``sign=-1``, out again)."""
         self.seeds += sign
         self.invalid_seeds += 0 if result.valid else sign
+        self.seed_warnings += sign * len(result.warnings)
         if notes is not None:
             self._add_notes(result, sign, notes)
         for check in result.checks:
@@ -153,6 +168,8 @@ class Summary:
                 for counts in (self.images, self.images["by_is_cached"][cached]):
                     counts["checked"] += sign
                     counts[verdict] += sign
+                if is_cache_target(check.target):
+                    _count_cache_copy(self.images["by_is_cached"][cached], check, sign)
             if check.reason not in _NOT_REQUESTED:
                 verdicts = self.host(check.requested_host)["verdicts"]
                 verdicts[verdict] = verdicts.get(verdict, 0) + sign
@@ -215,11 +232,13 @@ class Summary:
 
 def failing(summary: dict[str, Any], fail_on: str = "failed") -> bool:
     """Whether a run with this summary exits non-zero: new failures, new invalid seeds, and
-    new warnings with ``fail_on`` warning; problems known from a baseline do not count."""
+    new warnings (of checks, and seed lint findings) with ``fail_on`` warning; problems
+    known from a baseline do not count."""
     known = summary.get("baseline") or {}
     failed = summary["failed"] - known.get("known_failed", 0)
     invalid = summary["invalid_seeds"] - known.get("known_invalid_seeds", 0)
-    warned = fail_on == "warning" and summary["warning"] - known.get("known_warning", 0) > 0
+    warnings = summary["warning"] - known.get("known_warning", 0)
+    warned = fail_on == "warning" and warnings + int(summary.get("seed_warnings") or 0) > 0
     return failed > 0 or invalid > 0 or warned
 
 
@@ -284,16 +303,20 @@ def seed_to_dict(result: SeedResult, notes: SeedNotes | None = None) -> dict[str
         if state is not None:
             shown["baseline"] = state
         errors.append(shown)
-    return {
+    shown_seed: dict[str, Any] = {
         "path": result.path,
         "title": result.title,
         "valid": result.valid,
         "errors": errors,
+        "warnings": [warning.to_dict() for warning in result.warnings],
         "checks": [
             check_to_dict(check, checks[index] if index < len(checks) else None)
             for index, check in enumerate(result.checks)
         ],
     }
+    if result.sha256 is not None:
+        shown_seed["sha256"] = result.sha256
+    return shown_seed
 
 
 @dataclass

@@ -200,6 +200,8 @@ def _summary(
 def _recount(seeds: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The summary counts of these seed results, as :class:`~linkcheck.report.document.Summary`."""
     counts: dict[str, Any] = {"seeds": len(seeds), "invalid_seeds": 0, "checks": 0}
+    if any("warnings" in seed for seed in seeds):
+        counts["seed_warnings"] = sum(len(seed.get("warnings") or ()) for seed in seeds)
     counts.update(dict.fromkeys(_VERDICTS, 0))
     reasons: Counter[str] = Counter()
     split = {key: _verdict_counts() for key in _CACHED.values()}

@@ -8,19 +8,30 @@ impossible date or a bad tag elsewhere in the front matter is never even built.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 
 import yaml
 
+from linkcheck.model.amp import cache_targets
 from linkcheck.model.config import Config
 from linkcheck.model.reasons import Reason
-from linkcheck.model.records import Kind, Seed, SeedError, Target
+from linkcheck.model.records import Kind, Seed, SeedError, SeedWarning, Target
 from linkcheck.net.urls import BadUrl, normalize
 from linkcheck.seeds.files import display_path, find_seed_files, read_seed_bytes
+from linkcheck.seeds.lint import lint_front_matter
+from linkcheck.seeds.nodes import STR_TAG as _STR_TAG
+from linkcheck.seeds.nodes import LazyLoader
+from linkcheck.seeds.nodes import entries as _entries
+from linkcheck.seeds.nodes import is_null as _is_null
+from linkcheck.seeds.nodes import restore as _restore
+from linkcheck.seeds.nodes import stash as _stash
+from linkcheck.seeds.nodes import tag as _tag
 
 __all__ = ["Kind", "Seed", "find_seed_files", "parse_seed", "read_seed"]
 
@@ -32,23 +43,14 @@ MAX_ALIAS_NODES = 100_000
 MAX_DIMENSION = 2**31 - 1
 _PAGE_FIELDS = (("webUrl", "page"), ("ampWebUrl", "amp"), ("cdnAmpWebUrl", "amp"))
 _ORIGINAL = ("originalUrl", "page")
-_NULL_TAG = "tag:yaml.org,2002:null"
-_MERGE_TAG = "tag:yaml.org,2002:merge"
 _SHOWN_CHARS = 60
 _LINE_END = re.compile(r"\r\n|\r|\n")
 #: Where a line that may close the front matter starts (its rest is checked apart).
 _FENCE = re.compile(r"^(?:---|\.\.\.)", re.MULTILINE)
-_STR_TAG = "tag:yaml.org,2002:str"
-
-#: Characters real seeds carry in titles and excerpts (mojibake such as ``â€\x9d``, and
-#: U+2028 from scraped JSON) that YAML either refuses (C1 controls) or reads as line
-#: breaks (NEL, LS, PS), which would shift every line number after them. They are
-#: swapped for private-use characters while YAML parses, and swapped back in values.
-_AWKWARD = [*range(0x80, 0x85), *range(0x86, 0xA0), 0x85, 0x2028, 0x2029]
-_STASH = {code: 0xF700 + index for index, code in enumerate(_AWKWARD)}
-_UNSTASH = {stand_in: code for code, stand_in in _STASH.items()}
 
 _log = logging.getLogger("linkcheck")
+#: The loader of the front matter's node tree (see :class:`LazyLoader`).
+_LOADER: type[yaml.SafeLoader] = LazyLoader
 
 
 class _Unreadable:
@@ -71,11 +73,15 @@ def read_seed(path: Path, config: Config) -> Seed:
 
 
 def parse_seed(name: str, data: bytes, config: Config) -> Seed:
-    """Parse seed bytes (front matter between ``---`` lines) into targets and errors."""
+    """Parse seed bytes (front matter between ``---`` lines) into targets, errors and warnings.
+
+    The seed carries the SHA-256 of ``data``, so ``fix`` can tell a seed edited since.
+    """
     try:
-        return _parse(name, data, config)
+        seed = _parse(name, data, config)
     except Exception as exc:  # the boundary: one seed never ends the run
-        return _internal(name, exc)
+        seed = _internal(name, exc)
+    return replace(seed, sha256=hashlib.sha256(data).hexdigest())
 
 
 def _internal(name: str, exc: BaseException) -> Seed:
@@ -116,9 +122,25 @@ def _parse(name: str, data: bytes, config: Config) -> Seed:
         )
     reader = _ArticleReader(name, config.fields, first_line)
     reader.read_article(loaded, prefix="", top_level=True)
+    targets = tuple(reader.targets)
+    if config.check_image_cache:
+        targets = tuple(cache_targets(targets, config.amp_cache_domain))
     return Seed(
-        name, tuple(reader.targets), tuple(reader.errors), _title(_entries(loaded).get("title"))
+        name,
+        targets,
+        tuple(reader.errors),
+        _title(_entries(loaded).get("title")),
+        _lint(name, loaded, first_line),
     )
+
+
+def _lint(name: str, root: yaml.MappingNode, first_line: int) -> tuple[SeedWarning, ...]:
+    """The seed's lint findings; a failure of the lint costs its findings, never the seed."""
+    try:
+        return lint_front_matter(root, first_line)
+    except Exception:
+        _log.debug("linting the seed %s failed", name, exc_info=True)
+        return ()
 
 
 def _broken(name: str, reason: Reason, message: str, line: int | None = None) -> Seed:
@@ -130,17 +152,6 @@ def _title(node: yaml.Node | None) -> str | None:
     if not isinstance(node, yaml.ScalarNode) or _is_null(node):
         return None
     return _restore(str(node.value))
-
-
-def _stash(body: str) -> str:
-    """The YAML text with awkward characters swapped out, unless it already holds stand-ins."""
-    if body.isascii() or any(chr(stand_in) in body for stand_in in _UNSTASH):
-        return body
-    return body.translate(_STASH)
-
-
-def _restore(text: str) -> str:
-    return text if text.isascii() else text.translate(_UNSTASH)
 
 
 def _front_matter(text: str) -> tuple[str, int] | SeedError:
@@ -166,34 +177,6 @@ def _front_matter(text: str) -> tuple[str, int] | SeedError:
     )
 
 
-_BASE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-#: The tag of a plain scalar whose real tag is worked out only if it is ever read.
-_LAZY_TAG = "tag:linkcheck,2024:unresolved"
-_RESOLVER = yaml.resolver.Resolver()
-
-
-class _LazyLoader(_BASE_LOADER):  # type: ignore[valid-type,misc]
-    """The safe loader, leaving plain scalars' implicit tags to be resolved on first read.
-
-    A seed's front matter has dozens of scalars and only a few are ever read; the
-    implicit-tag regexes are the loader's main cost in Python. For a plain scalar
-    the tag depends only on its value (no path resolvers are registered), so
-    resolving it later gives exactly the tag the loader would have given.
-    """
-
-    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
-        if kind is yaml.ScalarNode and implicit[0]:
-            return _LAZY_TAG
-        return str(super().resolve(kind, value, implicit))
-
-    # path resolvers: none are registered, so entering and leaving a node needs no bookkeeping
-    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
-        pass
-
-    def ascend_resolver(self) -> None:
-        pass
-
-
 def _front_matter_lf(text: str) -> tuple[str, int] | SeedError:
     """:func:`_front_matter` for text whose lines all end in LF: no splitting into lines."""
     first = text.partition("\n")[0]
@@ -211,18 +194,6 @@ def _front_matter_lf(text: str) -> tuple[str, int] | SeedError:
         "the front matter opened at line 1 is never closed by a '---' line",
         1,
     )
-
-
-#: LibYAML's safe loader when PyYAML was built with it (about ten times faster, and it
-#: caps nesting depth itself); the same node tree, with the same line marks, either way.
-_LOADER: type[yaml.SafeLoader] = _LazyLoader
-
-
-def _tag(node: yaml.Node) -> str:
-    """The node's tag, resolving (once) a plain scalar's implicit tag."""
-    if node.tag == _LAZY_TAG:
-        node.tag = _RESOLVER.resolve(yaml.ScalarNode, node.value, (True, False))  # type: ignore[no-untyped-call]
-    return str(node.tag)
 
 
 def _distinct_nodes(root: yaml.Node) -> int:
@@ -496,29 +467,3 @@ class _ArticleReader:
             )
             return None
         return value
-
-
-def _entries(node: yaml.MappingNode) -> dict[str, yaml.Node]:
-    """The mapping's string keys and value nodes, as a YAML loader would see them.
-
-    The last of repeated keys wins; merge keys (``<<: *base`` or ``<<: [*a, *b]``)
-    supply the keys the mapping does not set itself, earlier sources first.
-    """
-    entries: dict[str, yaml.Node] = {}
-    merged: dict[str, yaml.Node] = {}
-    for key, value in node.value:
-        if not isinstance(key, yaml.ScalarNode):
-            continue
-        if key.tag == _MERGE_TAG or (key.tag == _LAZY_TAG and key.value == "<<"):
-            sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
-            for source in sources:
-                if isinstance(source, yaml.MappingNode):
-                    for name, inherited in _entries(source).items():
-                        merged.setdefault(name, inherited)
-        else:
-            entries[str(key.value)] = value
-    return merged | entries if merged else entries
-
-
-def _is_null(node: yaml.Node) -> bool:
-    return isinstance(node, yaml.ScalarNode) and _tag(node) == _NULL_TAG

@@ -53,7 +53,9 @@ def probe_key(config: Config, image: bool) -> str:
     if image:
         parts += ["image", config.verify_images, config.max_image_bytes, config.image_first_bytes]
     else:
-        parts += ["page", config.method, config.page_body_bytes]
+        # "facts-1": page outcomes carry PageFacts (AMP, canonical, soft 404); older
+        # entries stored before the page probe have none and must not be served.
+        parts += ["page", "facts-1", config.method, config.page_body_bytes]
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 

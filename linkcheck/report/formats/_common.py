@@ -209,9 +209,25 @@ def seed_errors(seed: dict[str, Any]) -> Iterator[Problem]:
         )
 
 
+def seed_warnings(seed: dict[str, Any]) -> Iterator[Problem]:
+    """The seed's lint findings, each a warning problem located at its field and line."""
+    for warning in seed.get("warnings") or ():
+        yield Problem(
+            path=seed["path"],
+            line=warning.get("line"),
+            field=str(warning.get("field") or SEED_FIELD),
+            url="",
+            verdict="warning",
+            reason=warning["reason"],
+            message=warning.get("message", ""),
+            known=is_known(warning),
+        )
+
+
 def problems(seed: dict[str, Any]) -> Iterator[Problem]:
-    """Seed errors first, then every failed or warning check, in report order."""
+    """Seed errors first, then seed lint warnings, then every failed or warning check."""
     yield from seed_errors(seed)
+    yield from seed_warnings(seed)
     for check in seed.get("checks") or ():
         if check["verdict"] in PROBLEM_VERDICTS:
             yield Problem(

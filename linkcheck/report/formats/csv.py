@@ -12,7 +12,7 @@ import csv
 from collections.abc import Iterator
 from typing import IO, Any
 
-from linkcheck.report.formats._common import inert, seed_errors
+from linkcheck.report.formats._common import inert, seed_errors, seed_warnings
 from linkcheck.report.formats.interface import ReportView
 
 COLUMNS = (
@@ -68,8 +68,8 @@ def _check_row(path: str, check: dict[str, Any]) -> dict[str, object]:
 
 
 def rows(seed: dict[str, Any]) -> Iterator[dict[str, object]]:
-    """The seed's errors (field "seed"), then its checks, as column -> value."""
-    for error in seed_errors(seed):
+    """The seed's errors (field "seed") and lint warnings, then its checks, as column -> value."""
+    for error in (*seed_errors(seed), *seed_warnings(seed)):
         yield {
             "path": error.path,
             "line": error.line,

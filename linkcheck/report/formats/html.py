@@ -31,6 +31,7 @@ from linkcheck.report.formats._common import (
     location,
     offline_note,
     seed_errors,
+    seed_warnings,
     spool,
     summary_counts,
 )
@@ -313,9 +314,10 @@ def _image_card(path: str, check: dict[str, Any], title: object = None) -> str:
     )
 
 
-def _error_row(path: str, line: int | None, reason: str, message: str) -> str:
+def _error_row(path: str, line: int | None, reason: str, message: str, field: str = "") -> str:
+    where = location(path, line) + (f" {field}" if field else "")
     return (
-        f'<tr class="seed-error" data-seed="{_e(path)}"><td>{_e(location(path, line))}</td>'
+        f'<tr class="seed-error" data-seed="{_e(path)}"><td>{_e(where)}</td>'
         f"<td>{_e(reason)}</td><td>{_e(message)}</td></tr>\n"
     )
 
@@ -382,7 +384,7 @@ class HtmlFormat:
         header = report.header()
         hosts: set[str] = set()
         seeds: set[str] = set()
-        checks = invalid = images = 0
+        checks = invalid = images = warned = 0
         with ExitStack() as stack:
             rows = {verdict: stack.enter_context(spool()) for verdict in VERDICTS}
             cards = {verdict: stack.enter_context(spool()) for verdict in VERDICTS}
@@ -394,6 +396,12 @@ class HtmlFormat:
                     html = _error_row(path, error.line, error.reason, error.message)
                     errors.write(_paged(html, invalid))
                     invalid += 1
+                for warning in seed_warnings(seed):
+                    reason = f"{warning.reason} (warning)"
+                    html = _error_row(path, warning.line, reason, warning.message, warning.field)
+                    errors.write(_paged(html, invalid))
+                    invalid += 1
+                    warned += 1
                 for check in seed.get("checks") or ():
                     checks += 1
                     hosts.add(host(str(check["url"])))
@@ -406,7 +414,9 @@ class HtmlFormat:
             stream.write(_head(header))
             if invalid:
                 stream.write(
-                    '<section id="seed-errors">\n<h2>Invalid seeds</h2>\n'
+                    '<section id="seed-errors">\n<h2>'
+                    + ("Seed errors and warnings" if warned else "Invalid seeds")
+                    + "</h2>\n"
                     + _pager(invalid)
                     + "<table>\n<thead><tr><th>seed</th><th>reason</th><th>message</th></tr>"
                     "</thead>\n<tbody>\n"

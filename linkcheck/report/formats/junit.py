@@ -20,6 +20,7 @@ from linkcheck.report.formats._common import (
     copy_spool,
     location,
     seed_errors,
+    seed_warnings,
     spool,
 )
 from linkcheck.report.formats.interface import ReportView
@@ -121,6 +122,15 @@ def _testsuite(seed: dict[str, Any]) -> tuple[ET.Element, _Totals]:
         failure.text = _clean(f"{error.location}: {error.reason}: {error.message}")
         cases.append(case)
         totals.add(_Totals(tests=1, failures=1))
+    for warning in seed_warnings(seed):
+        case = ET.Element(
+            "testcase", name=_clean(warning.field), classname=_clean(path), time=_seconds(0)
+        )
+        ET.SubElement(case, "system-out").text = _clean(
+            f"{warning.location}: warning {warning.reason}: {warning.message}"
+        )
+        cases.append(case)
+        totals.add(_Totals(tests=1))
     for check in seed.get("checks") or ():
         case, case_totals = _testcase(path, check)
         cases.append(case)

@@ -210,8 +210,10 @@ def _table(by_kind: Counter[tuple[str, str]]) -> Table:
 
 def _totals(header: dict[str, Any]) -> str:
     summary = header.get("summary") or {}
+    linted = int(summary.get("seed_warnings") or 0)
+    warned = f", {linted} seed warning{'s' if linted != 1 else ''}" if linted else ""
     return (
-        f"{summary.get('seeds', 0)} seeds ({summary.get('invalid_seeds', 0)} invalid), "
+        f"{summary.get('seeds', 0)} seeds ({summary.get('invalid_seeds', 0)} invalid{warned}), "
         f"{summary.get('urls', 0)} unique URLs, {summary.get('requests', 0)} requests, "
         f"{_size(int(summary.get('bytes_downloaded') or 0))} read "
         f"in {float(header.get('duration_s') or 0):.1f} s"
