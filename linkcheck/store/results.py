@@ -161,17 +161,12 @@ class Store:
         connection: sqlite3.Connection | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(
-                path, timeout=busy_seconds, isolation_level=None, check_same_thread=False
-            )
-            _prepare(connection)
+            connection = _prepared(path, busy_seconds)
         except StoreUnusable:
             if connection is not None:
                 connection.close()
             raise
         except _Newer as exc:
-            assert connection is not None
-            connection.close()
             aside = move_aside(path)
             raise StoreUnusable(f"{exc}; it was moved aside to {aside.name}") from None
         except sqlite3.DatabaseError as exc:
@@ -426,6 +421,36 @@ def _refuse_foreign_file(path: Path) -> None:
         raise StoreUnusable(f"cannot be read: {exc.strerror or exc}") from None
     if head and head != SQLITE_MAGIC:
         raise StoreUnusable("not a SQLite file; left untouched")
+
+
+def _prepared(path: Path, busy_seconds: float) -> sqlite3.Connection:
+    """A connection to a prepared store, waiting out another run that is preparing it too.
+
+    Switching a new file to WAL takes a lock that SQLite does not wait for through
+    its busy handler, so two runs creating the same store at once would see
+    "database is locked" at once; the preparation is tried again until the busy
+    timeout is spent.
+    """
+    deadline = time.monotonic() + busy_seconds
+    pause = 0.02
+    while True:
+        connection = sqlite3.connect(
+            path, timeout=busy_seconds, isolation_level=None, check_same_thread=False
+        )
+        try:
+            _prepare(connection)
+            return connection
+        except sqlite3.OperationalError as exc:
+            connection.close()
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
+        except BaseException:
+            connection.close()
+            raise
 
 
 def _prepare(db: sqlite3.Connection) -> None:
