@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from linkcheck.model.config import Config
-from tests.server import LoopbackServer
+from tests.server import LoopbackServer, ServerFactory, Tls
 
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"),)
 
@@ -17,7 +17,7 @@ LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"),)
 #: seconds; ``-m unit`` (or ``-m "not browser"``) picks a tier.
 TIERS = ("unit", "integration", "browser")
 #: Fixtures and files that make a test an integration test: real servers, subprocesses.
-_INTEGRATION_FIXTURES = frozenset({"server", "server_session", "hostile", "h2"})
+_INTEGRATION_FIXTURES = frozenset({"server", "server_session", "server_factory"})
 _INTEGRATION_FILES = frozenset(
     {"test_integration.py", "test_hostile_server.py", "test_network.py", "test_cli.py",
      "test_layers.py", "test_bench_smoke.py", "test_fuzz.py", "test_output_inert.py"}
@@ -49,19 +49,46 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: TIERS.index(_tier(item)))
 
 
+def _no_errors(server: LoopbackServer) -> None:
+    errors = server.errors
+    assert not errors, f"a route of the loopback server raised: {errors[0]!r}"
+
+
 @pytest.fixture(scope="session")
 def server_session() -> Iterator[LoopbackServer]:
-    server = LoopbackServer().start()
-    yield server
-    server.stop()
+    with LoopbackServer() as server:
+        yield server
 
 
 @pytest.fixture
-def server(server_session: LoopbackServer) -> LoopbackServer:
-    """The shared loopback server with a fresh route table and request log."""
-    server_session.routes.clear()
-    server_session.hits.clear()
-    return server_session
+def server(server_session: LoopbackServer) -> Iterator[LoopbackServer]:
+    """The shared plain-HTTP loopback server, with no routes and empty logs for each test.
+
+    Routes are behaviours from ``tests.server`` and ``tests.hostile``; the test fails if
+    one of them raised.
+    """
+    server_session.reset_log(routes=True)
+    yield server_session
+    _no_errors(server_session)
+
+
+@pytest.fixture
+def server_factory() -> Iterator[ServerFactory]:
+    """Start servers of the test's own (another address, TLS, HTTP/2); all stop after it."""
+    started: list[LoopbackServer] = []
+
+    def start(
+        *, host: str = "127.0.0.1", tls: Tls | None = None, http2: bool = False
+    ) -> LoopbackServer:
+        server = LoopbackServer(host, tls.server if tls else None, http2=http2).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+    for server in started:
+        _no_errors(server)
 
 
 def picture(width: int, height: int, fmt: str = "JPEG") -> bytes:
@@ -79,6 +106,7 @@ def local_config(tmp_path: Path, *paths: Path, **changes: object) -> Config:
         "allow_networks": LOOPBACK,
         "request_timeout": 5.0,
         "connect_timeout": 2.0,
+        "workers": 1,  # in-process, so monkeypatches reach the fetching, on any machine
         "read_timeout": 2.0,
     }
     settings.update(changes)

@@ -25,7 +25,8 @@ def site(tmp_path: Path, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
     write_seed(
         tmp_path / "seeds",
         "a.txt",
-        f'webUrl: "{server.url("/broken")}"\nimages:\n  - url: "{image}"\n    width: 20',
+        f'webUrl: "{server.url("/broken")}"\nimages:\n  - url: "{image}"\n    width: 20'
+        "\n    height: 10",
     )
     write_seed(tmp_path / "seeds", "b.txt", f'webUrl: "{server.page("/fine")}"')
     monkeypatch.chdir(tmp_path)

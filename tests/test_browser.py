@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from linkcheck.engine.runner import check
 from linkcheck.report.document import write_atomically
 from linkcheck.report.formats import get_format
 from tests.conftest import local_config, picture, write_seed
-from tests.server import LoopbackServer
+from tests.server import LoopbackServer, ServerFactory
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
@@ -119,11 +118,9 @@ def test_filter_by_seed(page: Path, tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def refusing_server() -> Iterator[LoopbackServer]:
+def refusing_server(server_factory: ServerFactory) -> LoopbackServer:
     """A second loopback server, on an address the test's safety policy refuses."""
-    other = LoopbackServer("127.0.0.2").start()
-    yield other
-    other.stop()
+    return server_factory(host="127.0.0.2")
 
 
 def test_opening_the_report_requests_no_refused_or_failed_url(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,21 +14,9 @@ from linkcheck.model.reasons import Reason
 from linkcheck.net.fetch import Fetched, Fetcher, read_and_count
 from tests import hostile
 from tests.conftest import local_config, write_seed
-from tests.hostile import HostileServer
+from tests.server import LoopbackServer
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def hostile_session() -> Iterator[HostileServer]:
-    with HostileServer() as server:
-        yield server
-
-
-@pytest.fixture
-def web(hostile_session: HostileServer) -> HostileServer:
-    hostile_session.reset_log(routes=True)
-    return hostile_session
 
 
 def _fetch_twice(tmp_path: Path, url: str, **changes: Any) -> tuple[list[Fetched[int]], float]:
@@ -51,8 +38,8 @@ def _fetch_twice(tmp_path: Path, url: str, **changes: Any) -> tuple[list[Fetched
     return fetched, time.monotonic() - started
 
 
-def test_a_trickling_url_ends_within_its_budget(tmp_path: Path, web: HostileServer) -> None:
-    url = web.route("/trickle", hostile.trickle(rate_bytes_per_s=2, total=100_000))
+def test_a_trickling_url_ends_within_its_budget(tmp_path: Path, server: LoopbackServer) -> None:
+    url = server.route("/trickle", hostile.trickle(rate_bytes_per_s=2, total=100_000))
     changes = {"url_budget": 2.0, "request_timeout": 20.0, "read_timeout": 10.0, "retries": 2}
 
     (first, again), took = _fetch_twice(tmp_path, url, **changes)
@@ -61,13 +48,13 @@ def test_a_trickling_url_ends_within_its_budget(tmp_path: Path, web: HostileServ
     assert "budget of 2 s" in first.message
     assert took < 2.0 + 1.0
     assert again.error is Reason.TIMEOUT and again.requests == 0, "no budget left for a recheck"
-    assert web.hits("/trickle") == 1
+    assert server.hits("/trickle") == 1
 
 
 def test_a_hanging_url_costs_about_one_budget_not_four_deadlines(
-    tmp_path: Path, web: HostileServer
+    tmp_path: Path, server: LoopbackServer
 ) -> None:
-    url = web.route("/hang", hostile.hang())
+    url = server.route("/hang", hostile.hang())
     changes = {
         "url_budget": 2.5,
         "request_timeout": 1.0,
@@ -82,13 +69,13 @@ def test_a_hanging_url_costs_about_one_budget_not_four_deadlines(
     assert first.requests == 2, "a timeout is retried once, not twice"
     assert took < 2.5 + 1.0, "four deadlines would be 4 s"
     assert first.requests + again.requests <= 3
-    assert web.hits("/hang") == first.requests + again.requests
+    assert server.hits("/hang") == first.requests + again.requests
 
 
 def test_a_timeout_is_not_retried_when_the_budget_would_not_cover_it(
-    tmp_path: Path, web: HostileServer
+    tmp_path: Path, server: LoopbackServer
 ) -> None:
-    url = web.route("/hang-short", hostile.hang())
+    url = server.route("/hang-short", hostile.hang())
     changes = {"url_budget": 1.05, "request_timeout": 1.0, "read_timeout": 1.0, "retries": 2}
 
     (first, _), took = _fetch_twice(tmp_path, url, **changes)
@@ -98,10 +85,10 @@ def test_a_timeout_is_not_retried_when_the_budget_would_not_cover_it(
 
 
 def test_budget_spent_tells_the_recheck_pass_what_to_leave(
-    tmp_path: Path, web: HostileServer
+    tmp_path: Path, server: LoopbackServer
 ) -> None:
-    hanging = web.route("/hang-recheck", hostile.hang())
-    fine = web.route("/fine", hostile.ok())
+    hanging = server.route("/hang-recheck", hostile.hang())
+    fine = server.route("/fine", hostile.ok())
     config = local_config(tmp_path, url_budget=1.5, request_timeout=1.0, retries=0)
 
     async def main() -> tuple[bool, bool, bool, float]:
@@ -128,11 +115,11 @@ def test_budget_spent_tells_the_recheck_pass_what_to_leave(
 
 
 def test_a_run_with_a_hanging_url_finishes_in_about_one_budget(
-    tmp_path: Path, web: HostileServer
+    tmp_path: Path, server: LoopbackServer
 ) -> None:
     """Main pass, retries and the recheck pass together stay within the budget (+ slack)."""
-    write_seed(tmp_path, "hang.txt", f'webUrl: "{web.route("/hang-run", hostile.hang())}"')
-    write_seed(tmp_path, "ok.txt", f'webUrl: "{web.route("/ok-run", hostile.ok())}"')
+    write_seed(tmp_path, "hang.txt", f'webUrl: "{server.route("/hang-run", hostile.hang())}"')
+    write_seed(tmp_path, "ok.txt", f'webUrl: "{server.route("/ok-run", hostile.ok())}"')
     config = local_config(
         tmp_path, url_budget=2.0, request_timeout=1.5, read_timeout=1.5, retries=2
     )
@@ -147,16 +134,16 @@ def test_a_run_with_a_hanging_url_finishes_in_about_one_budget(
 
     hang = next(c for url, c in checks.items() if url.endswith("/hang-run"))
     assert (hang["verdict"], hang["reason"]) == ("failed", "timeout")
-    assert web.hits("/hang-run") <= 3
+    assert server.hits("/hang-run") <= 3
     assert took < 2.0 + 2.5, "one budget plus start-up, not (retries + recheck) x deadline"
 
 
 def test_elapsed_is_network_time_and_queued_is_time_waiting_for_a_slot(
-    tmp_path: Path, web: HostileServer
+    tmp_path: Path, server: LoopbackServer
 ) -> None:
     """Two URLs to one host allowed one request at a time: the second waits, queued."""
-    slow = web.route("/slow-a", hostile.slow_headers(0.6))
-    other = web.route("/slow-b", hostile.slow_headers(0.6))
+    slow = server.route("/slow-a", hostile.slow_headers(0.6))
+    other = server.route("/slow-b", hostile.slow_headers(0.6))
     config = local_config(tmp_path, per_host_concurrency=1)
 
     async def main() -> list[Fetched[int]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -17,7 +18,7 @@ from tests.conftest import picture, write_seed
 
 def run(
     tmp_path: Path, router: respx.MockRouter, front_matter: str, **changes: object
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     write_seed(tmp_path, "seed.txt", front_matter)
     config = Config(paths=(tmp_path,), output=tmp_path / "r.json", **changes)  # type: ignore[arg-type]
     report: Report = check(config, transport=httpx.MockTransport(router.async_handler))

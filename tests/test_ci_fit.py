@@ -372,7 +372,8 @@ def test_lint_reports_seed_errors_and_unrequestable_urls_without_a_request(
     assert code == 1
     assert "error bad.txt:2 webUrl unsafe_url javascript:x()" in out
     assert "error bad.txt:5 seed bad_type" in out
-    assert "linkcheck lint: 2 seed files read, 2 problems" in err
+    assert "warning bad.txt:4 images[0].height no_image_size" in out, "the seed lint's too"
+    assert "linkcheck lint: 2 seed files read, 3 problems (2 errors, 1 warning)" in err
     assert server.hits == [], "lint sends nothing"
 
 

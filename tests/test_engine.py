@@ -17,9 +17,11 @@ from PIL import Image
 from linkcheck.cli import main
 from linkcheck.engine import runner
 from linkcheck.engine.runner import check
+from linkcheck.model import judge as judging
 from linkcheck.model.config import Config
 from linkcheck.model.records import Outcome, Seed, Target
 from linkcheck.probes.images import ImageProber
+from linkcheck.seeds import reader
 from tests.conftest import local_config, picture, write_seed
 from tests.server import Answer, LoopbackServer
 
@@ -54,7 +56,7 @@ def test_a_seed_whose_reading_raises_is_reported_and_the_others_are_checked(
 ) -> None:
     write_seed(tmp_path, "a.txt", 'webUrl: "https://news.test/a"')
     write_seed(tmp_path, "b.txt", 'webUrl: "https://news.test/b"')
-    real = runner.read_seed
+    real = reader.read_seed
 
     def flaky(path: Path, config: Config) -> Seed:
         if path.name == "a.txt":
@@ -89,7 +91,7 @@ def test_a_probe_that_raises_fails_only_its_own_check(
 def test_judging_that_raises_fails_only_that_check(
     tmp_path: Path, router: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = runner.judge
+    real = judging.judge
 
     def picky(target: Target, outcome: Outcome, policy: Any) -> Any:
         if target.url.endswith("/b"):

@@ -8,7 +8,7 @@ import logging
 import struct
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ SAMPLES = {sample.name: sample for sample in image_samples()}
 
 def image_seed(
     server: LoopbackServer,
-    images: list[tuple[str, int | None, int | None]],
+    images: Sequence[tuple[str, int | None, int | None]],
     cached: bool | None = True,
 ) -> str:
     lines = [f'webUrl: "{server.page("/article")}"', "images:"]

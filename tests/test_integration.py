@@ -32,11 +32,21 @@ def linkcheck(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def amp_page(server: LoopbackServer, name: str) -> str:
+    """A minimal AMP page whose canonical link names the article's webUrl, as real ones do."""
+    body = (
+        f'<!doctype html><html amp><head><link rel="canonical" href="/{name}">'
+        f"<title>{name}</title></head><body><h1>{name}</h1></body></html>"
+    )
+    headers = {"Content-Type": "text/html; charset=utf-8"}
+    return server.add(f"/{name}.amp", Answer(200, body.encode(), headers))
+
+
 def article(server: LoopbackServer, name: str, *, image: str, width: int, height: int) -> str:
     return f"""
 title: "{name}"
 webUrl: "{server.page(f"/{name}")}"
-ampWebUrl: "{server.page(f"/{name}.amp")}"
+ampWebUrl: "{amp_page(server, name)}"
 images:
   - url: "{image}"
     width: {width}

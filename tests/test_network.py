@@ -5,12 +5,9 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -23,8 +20,7 @@ from linkcheck.model.config import Config, parse_network
 from linkcheck.report.document import Report
 from tests import hostile
 from tests.conftest import local_config, write_seed
-from tests.hostile import HostileServer
-from tests.server import Answer, LoopbackServer
+from tests.server import Answer, LoopbackServer, ServerFactory
 
 FAST: dict[str, Any] = {
     "request_timeout": 1.0,
@@ -34,18 +30,6 @@ FAST: dict[str, Any] = {
     "recheck": False,
     "retry_backoff": 0.01,
 }
-
-
-@pytest.fixture(scope="module")
-def hostile_session() -> Iterator[HostileServer]:
-    with HostileServer() as server:
-        yield server
-
-
-@pytest.fixture
-def web(hostile_session: HostileServer) -> HostileServer:
-    hostile_session.reset_log(routes=True)
-    return hostile_session
 
 
 def run_pages(
@@ -67,65 +51,67 @@ def one(tmp_path: Path, url: str, **changes: Any) -> dict[str, Any]:
 
 
 def test_a_hanging_server_costs_one_deadline_and_is_a_timeout(
-    tmp_path: Path, web: HostileServer
+    tmp_path: Path, server: LoopbackServer
 ) -> None:
     started = time.monotonic()
-    page = one(tmp_path, web.route("/hang", hostile.hang()))
+    page = one(tmp_path, server.route("/hang", hostile.hang()))
     assert (page["verdict"], page["reason"]) == ("failed", "timeout")
     assert time.monotonic() - started < 3
 
 
 def test_a_trickling_server_is_ended_by_the_total_deadline(
-    tmp_path: Path, web: HostileServer
+    tmp_path: Path, server: LoopbackServer
 ) -> None:
-    url = web.route("/trickle", hostile.trickle(rate_bytes_per_s=4, total=100_000))
+    url = server.route("/trickle", hostile.trickle(rate_bytes_per_s=4, total=100_000))
     started = time.monotonic()
     page = one(tmp_path, url, read_timeout=5.0, request_timeout=1.5)
     assert (page["verdict"], page["reason"]) == ("failed", "timeout")
     assert time.monotonic() - started < 3.5
 
 
-def test_a_page_whose_body_never_comes_is_not_healthy(tmp_path: Path, web: HostileServer) -> None:
-    page = one(tmp_path, web.route("/nobody", hostile.body_never_comes()))
+def test_a_page_whose_body_never_comes_is_not_healthy(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    page = one(tmp_path, server.route("/nobody", hostile.body_never_comes()))
     assert (page["verdict"], page["reason"]) == ("failed", "timeout")
 
 
-def test_a_connection_reset_is_retried_then_named(tmp_path: Path, web: HostileServer) -> None:
-    page = one(tmp_path, web.route("/reset", hostile.reset()), retries=2)
+def test_a_connection_reset_is_retried_then_named(tmp_path: Path, server: LoopbackServer) -> None:
+    page = one(tmp_path, server.route("/reset", hostile.reset()), retries=2)
     assert (page["verdict"], page["reason"]) == ("failed", "connect")
-    assert web.hits("/reset") == 3
+    assert server.hits("/reset") == 3
 
 
-def test_an_empty_reply_is_a_connect_failure(tmp_path: Path, web: HostileServer) -> None:
-    page = one(tmp_path, web.route("/empty", hostile.empty_reply()))
+def test_an_empty_reply_is_a_connect_failure(tmp_path: Path, server: LoopbackServer) -> None:
+    page = one(tmp_path, server.route("/empty", hostile.empty_reply()))
     assert (page["verdict"], page["reason"]) == ("failed", "connect")
 
 
-def test_a_malformed_answer_is_a_protocol_failure(tmp_path: Path, web: HostileServer) -> None:
-    page = one(tmp_path, web.route("/garbage", hostile.malformed()))
+def test_a_malformed_answer_is_a_protocol_failure(tmp_path: Path, server: LoopbackServer) -> None:
+    page = one(tmp_path, server.route("/garbage", hostile.malformed()))
     assert (page["verdict"], page["reason"]) == ("failed", "protocol")
 
 
-def test_a_redirect_loop_is_named(tmp_path: Path, web: HostileServer) -> None:
-    web.route("/loop-b", hostile.redirect("/loop-a"))
-    page = one(tmp_path, web.route("/loop-a", hostile.redirect("/loop-b")))
+def test_a_redirect_loop_is_named(tmp_path: Path, server: LoopbackServer) -> None:
+    server.route("/loop-b", hostile.redirect("/loop-a"))
+    page = one(tmp_path, server.route("/loop-a", hostile.redirect("/loop-b")))
     assert (page["verdict"], page["reason"]) == ("failed", "redirect_loop")
-    assert (web.hits("/loop-a"), web.hits("/loop-b")) == (1, 1)
+    assert (server.hits("/loop-a"), server.hits("/loop-b")) == (1, 1)
 
 
-def test_503_twice_then_200_is_ok(tmp_path: Path, web: HostileServer) -> None:
-    url = web.route(
+def test_503_twice_then_200_is_ok(tmp_path: Path, server: LoopbackServer) -> None:
+    url = server.route(
         "/flaky", hostile.sequence(hostile.status(503), hostile.status(503), hostile.ok())
     )
     page = one(tmp_path, url, retries=2)
     assert page["verdict"] == "ok"
-    assert web.hits("/flaky") == 3
+    assert server.hits("/flaky") == 3
 
 
 def test_429_with_retry_after_then_200_is_ok_after_the_wait(
-    tmp_path: Path, web: HostileServer
+    tmp_path: Path, server: LoopbackServer
 ) -> None:
-    url = web.route(
+    url = server.route(
         "/busy", hostile.sequence(hostile.status(429, {"Retry-After": "1"}), hostile.ok())
     )
     started = time.monotonic()
@@ -135,24 +121,26 @@ def test_429_with_retry_after_then_200_is_ok_after_the_wait(
     assert report.summary.hosts["127.0.0.1"]["server_waits"] == 1
 
 
-def test_head_405_falls_back_to_get(tmp_path: Path, web: HostileServer) -> None:
-    page = one(tmp_path, web.route("/nohead", hostile.method_split()), method="head")
+def test_head_405_falls_back_to_get(tmp_path: Path, server: LoopbackServer) -> None:
+    page = one(tmp_path, server.route("/nohead", hostile.method_split()), method="head")
     assert page["verdict"] == "ok"
-    assert web.methods("/nohead") == ["HEAD", "GET"]
+    assert server.methods("/nohead") == ["HEAD", "GET"]
 
 
-def test_never_more_than_the_per_host_limit_in_flight(tmp_path: Path, web: HostileServer) -> None:
-    urls = [web.route(f"/slow/{n}", hostile.slow_headers(0.1)) for n in range(24)]
+def test_never_more_than_the_per_host_limit_in_flight(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    urls = [server.route(f"/slow/{n}", hostile.slow_headers(0.1)) for n in range(24)]
     checks, _ = run_pages(tmp_path, urls, per_host_concurrency=3)
     assert all(c["verdict"] == "ok" for c in checks)
-    assert web.max_in_flight_for("/slow/") == 3
+    assert server.max_in_flight_for("/slow/") == 3
 
 
 def test_a_host_limited_to_4_in_flight_ends_with_no_false_failures(
-    tmp_path: Path, web: HostileServer
+    tmp_path: Path, server: LoopbackServer
 ) -> None:
     gate = hostile.limited(max_in_flight=4, delay=0.05)
-    urls = [web.route(f"/capped/{n}", gate) for n in range(40)]
+    urls = [server.route(f"/capped/{n}", gate) for n in range(40)]
     checks, report = run_pages(tmp_path, urls, retries=2, recheck=True)
     assert [c["verdict"] for c in checks] == ["ok"] * 40
     assert gate.peak <= 8, "never more than our own per-host limit"
@@ -162,88 +150,59 @@ def test_a_host_limited_to_4_in_flight_ends_with_no_false_failures(
     assert host["retries"] >= 1
 
 
-def test_a_gzip_bomb_costs_only_the_bytes_read(tmp_path: Path, web: HostileServer) -> None:
-    checks, report = run_pages(tmp_path, [web.route("/bomb", hostile.gzip_bomb())])
+def test_a_gzip_bomb_costs_only_the_bytes_read(tmp_path: Path, server: LoopbackServer) -> None:
+    checks, report = run_pages(tmp_path, [server.route("/bomb", hostile.gzip_bomb())])
     assert checks[0]["verdict"] == "ok"
     assert report.summary.bytes_downloaded < 1_000_000
 
 
-def test_tls_with_a_trusted_local_ca_is_ok_and_an_untrusted_one_fails(tmp_path: Path) -> None:
+def test_tls_with_a_trusted_local_ca_is_ok_and_an_untrusted_one_fails(
+    tmp_path: Path, server_factory: ServerFactory
+) -> None:
     trusted = hostile.make_tls()
     ca_file = trusted.write_ca(tmp_path / "ca.pem")
-    with HostileServer(tls=trusted.server) as server:
-        url = server.route("/secure", hostile.ok())
-        (tmp_path / "a").mkdir()
-        page = one(tmp_path / "a", url, ca_bundle=ca_file)
-        assert (page["verdict"], page["reason"]) == ("ok", "ok")
-    with HostileServer(tls=hostile.self_signed_tls().server) as server:
-        url = server.route("/secure", hostile.ok())
-        (tmp_path / "b").mkdir()
-        page = one(tmp_path / "b", url)
-        assert (page["verdict"], page["reason"]) == ("failed", "tls")
-        assert "certificate" in page["message"].lower()
+    url = server_factory(tls=trusted).route("/secure", hostile.ok())
+    (tmp_path / "a").mkdir()
+    page = one(tmp_path / "a", url, ca_bundle=ca_file)
+    assert (page["verdict"], page["reason"]) == ("ok", "ok")
+    url = server_factory(tls=hostile.self_signed_tls()).route("/secure", hostile.ok())
+    (tmp_path / "b").mkdir()
+    page = one(tmp_path / "b", url)
+    assert (page["verdict"], page["reason"]) == ("failed", "tls")
+    assert "certificate" in page["message"].lower()
 
 
-def test_insecure_accepts_an_untrusted_certificate(tmp_path: Path) -> None:
-    with HostileServer(tls=hostile.self_signed_tls().server) as server:
-        page = one(tmp_path, server.route("/secure", hostile.ok()), insecure=True)
+def test_insecure_accepts_an_untrusted_certificate(
+    tmp_path: Path, server_factory: ServerFactory
+) -> None:
+    url = server_factory(tls=hostile.self_signed_tls()).route("/secure", hostile.ok())
+    page = one(tmp_path, url, insecure=True)
     assert page["verdict"] == "ok"
 
 
-class Listener:
-    """A bare TCP listener that only counts the connections it accepts."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.accepted = 0
-        self.sock.settimeout(0.1)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.accepted += 1
-            conn.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.sock.close()
-
-
 def test_redirects_to_loopback_and_link_local_are_refused_with_no_connection(
-    tmp_path: Path,
+    tmp_path: Path, server_factory: ServerFactory
 ) -> None:
-    victim = Listener()
-    site = LoopbackServer(host="127.0.0.2").start()
-    try:
-        to_loopback = site.redirect("/to-loopback", f"http://127.0.0.1:{victim.port}/admin")
-        to_metadata = site.redirect("/to-metadata", "http://169.254.169.254/latest/meta-data/")
-        to_localhost = site.redirect("/to-localhost", f"http://localhost:{victim.port}/")
-        for index, url in enumerate((to_loopback, to_metadata, to_localhost)):
-            write_seed(tmp_path, f"s{index}.txt", f'webUrl: "{url}"')
-        config = Config(paths=(tmp_path,), allow_networks=(parse_network("127.0.0.2/32"),), **FAST)
-        report = check(config)
-        checks = [c for seed in report.seeds() for c in seed["checks"]]
-        report.discard()
-    finally:
-        site.stop()
-        victim.close()
+    victim = server_factory()  # no routes: it only counts the connections it accepts
+    site = server_factory(host="127.0.0.2")
+    to_loopback = site.redirect("/to-loopback", f"http://127.0.0.1:{victim.port}/admin")
+    to_metadata = site.redirect("/to-metadata", "http://169.254.169.254/latest/meta-data/")
+    to_localhost = site.redirect("/to-localhost", f"http://localhost:{victim.port}/")
+    for index, url in enumerate((to_loopback, to_metadata, to_localhost)):
+        write_seed(tmp_path, f"s{index}.txt", f'webUrl: "{url}"')
+    config = Config(paths=(tmp_path,), allow_networks=(parse_network("127.0.0.2/32"),), **FAST)
+    report = check(config)
+    checks = [c for seed in report.seeds() for c in seed["checks"]]
+    report.discard()
     assert [(c["verdict"], c["reason"]) for c in checks] == [("failed", "unsafe_url")] * 3
-    assert victim.accepted == 0
+    assert victim.connections == 0
     assert [len(c["redirects"]) for c in checks] == [1, 1, 1]
 
 
 def test_max_duration_skips_what_is_left_and_still_writes_the_report(
-    tmp_path: Path, web: HostileServer
+    tmp_path: Path, server: LoopbackServer
 ) -> None:
-    urls = [web.route(f"/stuck/{n}", hostile.hang()) for n in range(5)]
+    urls = [server.route(f"/stuck/{n}", hostile.hang()) for n in range(5)]
     started = time.monotonic()
     checks, report = run_pages(
         tmp_path, urls, request_timeout=30, read_timeout=30, max_duration=1.0
@@ -253,9 +212,9 @@ def test_max_duration_skips_what_is_left_and_still_writes_the_report(
     assert report.summary.stopped == "timeout"
 
 
-def test_sigint_stops_cleanly_with_a_partial_report(tmp_path: Path, web: HostileServer) -> None:
-    fine = web.route("/fine", hostile.ok())
-    stuck = web.route("/stuck", hostile.hang())
+def test_sigint_stops_cleanly_with_a_partial_report(tmp_path: Path, server: LoopbackServer) -> None:
+    fine = server.route("/fine", hostile.ok())
+    stuck = server.route("/stuck", hostile.hang())
     write_seed(tmp_path, "a.txt", f'webUrl: "{fine}"')
     write_seed(tmp_path, "b.txt", f'webUrl: "{stuck}"')
     out = tmp_path / "out.json"
@@ -279,7 +238,7 @@ def test_sigint_stops_cleanly_with_a_partial_report(tmp_path: Path, web: Hostile
         env={**os.environ, "NO_COLOR": "1"},
     )
     deadline = time.monotonic() + 10
-    while web.hits("/stuck") == 0 and time.monotonic() < deadline:
+    while server.hits("/stuck") == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     _stdout, _ = process.communicate(timeout=10)
@@ -291,25 +250,25 @@ def test_sigint_stops_cleanly_with_a_partial_report(tmp_path: Path, web: Hostile
     assert report["summary"]["stopped"] == "interrupted"
 
 
-def test_http2_is_spoken_when_asked_for(tmp_path: Path) -> None:
-    from tests.h2server import H2Server
-
+def test_http2_is_spoken_when_asked_for(tmp_path: Path, server_factory: ServerFactory) -> None:
     tls = hostile.make_tls()
-    with H2Server(tls.server).running() as server:
-        url = f"https://127.0.0.1:{server.port}/h2-page"
-        page = one(tmp_path, url, http2=True, ca_bundle=tls.write_ca(tmp_path / "ca.pem"))
-        assert (page["verdict"], page["http_status"]) == ("ok", 200)
-        assert server.paths == ["/h2-page"]
+    server = server_factory(tls=tls, http2=True)
+    url = server.route("/h2-page", hostile.ok())
+    page = one(tmp_path, url, http2=True, ca_bundle=tls.write_ca(tmp_path / "ca.pem"))
+    assert (page["verdict"], page["http_status"]) == ("ok", 200)
+    assert [(hit.path, hit.version) for hit in server.hits] == [("/h2-page", "HTTP/2")]
 
 
-def test_http2_transport_connects_only_to_vetted_addresses(tmp_path: Path) -> None:
+def test_http2_transport_connects_only_to_vetted_addresses(
+    tmp_path: Path, server_factory: ServerFactory
+) -> None:
     """The HTTP/2 path pins connections too: a name resolving to loopback is refused."""
     import asyncio
 
     from linkcheck.net.safety import AddressPolicy
     from linkcheck.net.transports import http2_transport
 
-    victim = Listener()
+    victim = server_factory()
 
     async def to_loopback(host: str, port: int) -> list[str]:
         return ["127.0.0.1"]
@@ -325,59 +284,58 @@ def test_http2_transport_connects_only_to_vetted_addresses(tmp_path: Path) -> No
             await transport.aclose()
         return None
 
-    try:
-        refused = asyncio.run(attempt(AddressPolicy()))
-        assert refused is not None and "internal.test" in str(refused)
-        assert victim.accepted == 0
-        asyncio.run(attempt(AddressPolicy(allow_hosts=("*.test",))))
-        assert victim.accepted == 1
-    finally:
-        victim.close()
+    refused = asyncio.run(attempt(AddressPolicy()))
+    assert refused is not None and "internal.test" in str(refused)
+    assert victim.connections == 0
+    asyncio.run(attempt(AddressPolicy(allow_hosts=("*.test",))))
+    assert victim.connections == 1
 
 
-def test_min_interval_spaces_request_starts_to_a_host(tmp_path: Path, web: HostileServer) -> None:
-    urls = [web.route(f"/spaced/{n}", hostile.ok()) for n in range(4)]
+def test_min_interval_spaces_request_starts_to_a_host(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    urls = [server.route(f"/spaced/{n}", hostile.ok()) for n in range(4)]
     run_pages(tmp_path, urls, min_interval=0.2)
-    starts = sorted(r.at for r in web.requests if r.path.startswith("/spaced/"))
+    starts = sorted(r.at for r in server.requests if r.path.startswith("/spaced/"))
     assert len(starts) == 4
     assert min(b - a for a, b in pairwise(starts)) >= 0.18
 
 
-def test_a_host_rule_overrides_the_per_host_limit(tmp_path: Path, web: HostileServer) -> None:
+def test_a_host_rule_overrides_the_per_host_limit(tmp_path: Path, server: LoopbackServer) -> None:
     from linkcheck.model.config import parse_host_rule
 
-    urls = [web.route(f"/ruled/{n}", hostile.slow_headers(0.05)) for n in range(6)]
+    urls = [server.route(f"/ruled/{n}", hostile.slow_headers(0.05)) for n in range(6)]
     checks, _ = run_pages(tmp_path, urls, host_rules=(parse_host_rule("127.0.0.*=1"),))
     assert all(c["verdict"] == "ok" for c in checks)
-    assert web.max_in_flight_for("/ruled/") == 1
+    assert server.max_in_flight_for("/ruled/") == 1
 
 
-def test_the_global_limit_bounds_requests_in_flight(tmp_path: Path, web: HostileServer) -> None:
-    urls = [web.route(f"/global/{n}", hostile.slow_headers(0.05)) for n in range(12)]
+def test_the_global_limit_bounds_requests_in_flight(tmp_path: Path, server: LoopbackServer) -> None:
+    urls = [server.route(f"/global/{n}", hostile.slow_headers(0.05)) for n in range(12)]
     checks, _ = run_pages(tmp_path, urls, max_concurrency=2)
     assert all(c["verdict"] == "ok" for c in checks)
-    assert web.max_in_flight_for("/global/") == 2
+    assert server.max_in_flight_for("/global/") == 2
 
 
 def test_the_read_timeout_ends_a_silent_body_before_the_request_deadline(
-    tmp_path: Path, web: HostileServer
+    tmp_path: Path, server: LoopbackServer
 ) -> None:
     started = time.monotonic()
-    page = one(tmp_path, web.route("/silent", hostile.body_never_comes()), read_timeout=0.5,
+    page = one(tmp_path, server.route("/silent", hostile.body_never_comes()), read_timeout=0.5,
                request_timeout=10.0)  # fmt: skip
     assert (page["verdict"], page["reason"]) == ("failed", "timeout")
     assert time.monotonic() - started < 3
 
 
 def test_a_429_over_the_retry_after_cap_ends_that_url_only_and_pauses_the_host_at_most_the_cap(
-    tmp_path: Path, web: HostileServer
+    tmp_path: Path, server: LoopbackServer
 ) -> None:
     """A Retry-After of an hour neither stalls the host's queue nor colours its other verdicts."""
-    busy = web.route("/busy", hostile.status(429, {"Retry-After": "3600"}))
-    fine = [web.route(f"/fine/{n}", hostile.ok()) for n in range(3)]
-    broken = web.route("/broken", hostile.status(500))
-    reset = web.route("/reset", hostile.reset())
-    hanging = web.route("/hanging", hostile.hang())
+    busy = server.route("/busy", hostile.status(429, {"Retry-After": "3600"}))
+    fine = [server.route(f"/fine/{n}", hostile.ok()) for n in range(3)]
+    broken = server.route("/broken", hostile.status(500))
+    reset = server.route("/reset", hostile.reset())
+    hanging = server.route("/hanging", hostile.hang())
     started = time.monotonic()
     checks, report = run_pages(
         tmp_path,
@@ -397,64 +355,64 @@ def test_a_429_over_the_retry_after_cap_ends_that_url_only_and_pauses_the_host_a
         ("failed", "timeout"),
     ]
     assert "3600" in checks[0]["message"]
-    assert web.hits("/busy") == 1, "over the cap: no retry"
+    assert server.hits("/busy") == 1, "over the cap: no retry"
     assert elapsed < 12, "the host waited at most the cap, not the hour"
     assert not report.summary.passed
 
 
 def test_a_503_fails_the_same_whether_its_retry_after_is_under_or_over_the_cap(
-    tmp_path: Path, web: HostileServer
+    tmp_path: Path, server: LoopbackServer
 ) -> None:
-    under = web.route("/under", hostile.status(503, {"Retry-After": "1"}))
-    over = web.route("/over", hostile.status(503, {"Retry-After": "3"}))
+    under = server.route("/under", hostile.status(503, {"Retry-After": "1"}))
+    over = server.route("/over", hostile.status(503, {"Retry-After": "3"}))
     started = time.monotonic()
     checks, _ = run_pages(tmp_path, [under, over], retries=1, retry_after_cap=2.0)
     assert [(c["verdict"], c["reason"], c["http_status"]) for c in checks] == [
         ("failed", "http_status", 503),
         ("failed", "http_status", 503),
     ]
-    assert (web.hits("/under"), web.hits("/over")) == (2, 1)
+    assert (server.hits("/under"), server.hits("/over")) == (2, 1)
     assert time.monotonic() - started < 8
 
 
 def test_a_retry_after_in_superscript_digits_is_ignored_and_the_retry_succeeds(
-    tmp_path: Path, web: HostileServer
+    tmp_path: Path, server: LoopbackServer
 ) -> None:
-    url = web.route(
+    url = server.route(
         "/sup", hostile.sequence(hostile.status(429, {"Retry-After": "\u00b2"}), hostile.ok())
     )
     page = one(tmp_path, url, retries=1)
     assert (page["verdict"], page["reason"]) == ("ok", "ok")
-    assert web.hits("/sup") == 2
+    assert server.hits("/sup") == 2
 
 
 def test_the_request_deadline_covers_the_whole_redirect_chain(
-    tmp_path: Path, web: HostileServer
+    tmp_path: Path, server: LoopbackServer
 ) -> None:
     hops = 8
     for n in range(hops):
-        web.route(f"/hop/{n}", hostile.slow_headers(0.4, hostile.redirect(f"/hop/{n + 1}")))
-    web.route(f"/hop/{hops}", hostile.ok())
+        server.route(f"/hop/{n}", hostile.slow_headers(0.4, hostile.redirect(f"/hop/{n + 1}")))
+    server.route(f"/hop/{hops}", hostile.ok())
     started = time.monotonic()
-    page = one(tmp_path, web.url("/hop/0"), request_timeout=1.0, read_timeout=1.0)
+    page = one(tmp_path, server.url("/hop/0"), request_timeout=1.0, read_timeout=1.0)
     assert (page["verdict"], page["reason"]) == ("failed", "timeout")
     assert "redirect" in page["message"]
     assert time.monotonic() - started < 2.5
-    assert web.hits(f"/hop/{hops}") == 0
+    assert server.hits(f"/hop/{hops}") == 0
 
 
-def test_a_redirect_chain_within_the_deadline_is_ok(tmp_path: Path, web: HostileServer) -> None:
+def test_a_redirect_chain_within_the_deadline_is_ok(tmp_path: Path, server: LoopbackServer) -> None:
     for n in range(3):
-        web.route(f"/quick/{n}", hostile.slow_headers(0.1, hostile.redirect(f"/quick/{n + 1}")))
-    web.route("/quick/3", hostile.ok())
-    page = one(tmp_path, web.url("/quick/0"), request_timeout=1.0)
+        server.route(f"/quick/{n}", hostile.slow_headers(0.1, hostile.redirect(f"/quick/{n + 1}")))
+    server.route("/quick/3", hostile.ok())
+    page = one(tmp_path, server.url("/quick/0"), request_timeout=1.0)
     assert (page["verdict"], len(page["redirects"])) == ("ok", 3)
 
 
 def test_a_redirect_to_an_undecodable_punycode_host_is_invalid_url_without_a_lookup(
-    tmp_path: Path, web: HostileServer
+    tmp_path: Path, server: LoopbackServer
 ) -> None:
-    url = web.route("/to-bad-idn", hostile.redirect("http://xn--a.invalid/"))
+    url = server.route("/to-bad-idn", hostile.redirect("http://xn--a.invalid/"))
     page = one(tmp_path, url)
     assert (page["verdict"], page["reason"]) == ("failed", "invalid_url")
     assert "xn--a" in page["message"]
@@ -480,45 +438,41 @@ def test_netrc_credentials_are_never_sent(
 
 @pytest.mark.parametrize("trust_env", [True, False])
 def test_http_proxy_from_the_environment_is_used_unless_no_env_proxy(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trust_env: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trust_env: bool, server_factory: ServerFactory
 ) -> None:
     """The proxy (a loopback server that records the absolute-form request) is read once."""
-    origin = Listener()  # where a direct request would go: it answers nothing
-    proxy = LoopbackServer().start()
-    try:
-        target = f"http://127.0.0.1:{origin.port}/via-proxy"
-        proxy.add(target, Answer(200, b"proxied", {"Content-Type": "text/plain"}))
-        for name in ("NO_PROXY", "no_proxy", "http_proxy", "REQUEST_METHOD"):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("HTTP_PROXY", proxy.url(""))
-        page = one(tmp_path, target, trust_env=trust_env)
-    finally:
-        proxy.stop()
-        origin.close()
+    origin = server_factory()  # where a direct request would go: every path is a 404
+    proxy = server_factory()
+    target = f"http://127.0.0.1:{origin.port}/via-proxy"
+    proxy.add(target, Answer(200, b"proxied", {"Content-Type": "text/plain"}))
+    for name in ("NO_PROXY", "no_proxy", "http_proxy", "REQUEST_METHOD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", proxy.url(""))
+    page = one(tmp_path, target, trust_env=trust_env)
     if trust_env:
         assert (page["verdict"], page["http_status"]) == ("ok", 200)
         assert [hit.path for hit in proxy.hits] == [target]
-        assert origin.accepted == 0
+        assert origin.connections == 0
     else:
         assert page["verdict"] == "failed"
         assert proxy.hits == []
-        assert origin.accepted >= 1
+        assert origin.hits("/via-proxy") >= 1
 
 
 def test_no_proxy_from_the_environment_bypasses_the_proxy(
-    tmp_path: Path, web: HostileServer, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    server: LoopbackServer,
+    monkeypatch: pytest.MonkeyPatch,
+    server_factory: ServerFactory,
 ) -> None:
-    proxy = LoopbackServer().start()
-    try:
-        monkeypatch.setenv("http_proxy", proxy.url(""))
-        monkeypatch.setenv("no_proxy", "localhost,127.0.0.1")
-        monkeypatch.delenv("NO_PROXY", raising=False)
-        page = one(tmp_path, web.route("/direct", hostile.ok()))
-    finally:
-        proxy.stop()
+    proxy = server_factory()
+    monkeypatch.setenv("http_proxy", proxy.url(""))
+    monkeypatch.setenv("no_proxy", "localhost,127.0.0.1")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    page = one(tmp_path, server.route("/direct", hostile.ok()))
     assert page["verdict"] == "ok"
     assert proxy.hits == []
-    assert web.hits("/direct") == 1
+    assert server.hits("/direct") == 1
 
 
 def test_urls_taken_as_already_normal_are_exactly_what_the_full_parse_gives() -> None:

@@ -130,7 +130,7 @@ def assert_inert(where: str, data: bytes) -> str:
     return text
 
 
-def annotations(text: str) -> list[str]:
+def workflow_commands(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.startswith("::")]
 
 
@@ -149,8 +149,9 @@ def test_check_writes_every_format_and_log_line_inert_on_github_actions(workdir:
         for seed in report["seeds"]
     )
     warnings = sum(c["verdict"] == "warning" for seed in report["seeds"] for c in seed["checks"])
+    warnings += sum(len(seed.get("warnings") or ()) for seed in report["seeds"])  # seed lint
     problems = errors + warnings
-    shown = annotations(stdout)
+    shown = workflow_commands(stdout)
     assert problems > 0
     capped = min(errors, 10) + min(warnings, 10)
     assert len(shown) == capped + (problems > capped), "one per problem, as many as GitHub shows"
@@ -172,6 +173,6 @@ def test_every_format_printed_to_stdout_is_inert(workdir: Path) -> None:
         assert rendered.returncode == 1, rendered.stderr.decode(errors="replace")[-2000:]
         text = assert_inert(f"report stdout of {name}", rendered.stdout)
         assert_inert(f"report stderr of {name}", rendered.stderr)
-        assert annotations(text) == annotations(stdout), "the same annotations, once"
+        assert workflow_commands(text) == workflow_commands(stdout), "the same annotations, once"
         printed += text
     assert "<!DOCTYPE html>" in printed and "<testsuites" in printed and "## linkcheck" in printed

@@ -307,7 +307,7 @@ def test_a_retry_after_of_superscript_digits_is_a_warning_not_a_crash(
     tmp_path: Path, router: respx.MockRouter
 ) -> None:
     router.get("https://a.test/").respond(429, headers=[(b"Retry-After", "²".encode())])
-    router.get("https://b.test/").respond(200)
+    router.get("https://b.test/").respond(200, html="<html amp>")
     checks, _ = run(
         tmp_path, router, 'webUrl: "https://a.test/"\nampWebUrl: "https://b.test/"', recheck=False
     )
@@ -331,7 +331,7 @@ def test_an_unexpected_error_in_one_fetch_fails_that_url_and_the_run_goes_on(
     tmp_path: Path, router: respx.MockRouter
 ) -> None:
     router.get("https://a.test/").mock(side_effect=RuntimeError("boom\nsecond line"))
-    router.get("https://b.test/").respond(200)
+    router.get("https://b.test/").respond(200, html="<html amp>")
     checks, report = run(
         tmp_path, router, 'webUrl: "https://a.test/"\nampWebUrl: "https://b.test/"'
     )

@@ -14,9 +14,11 @@ from linkcheck.model.records import (
     Integrity,
     Kind,
     Outcome,
+    PageFacts,
     Seed,
     SeedError,
     SeedResult,
+    SeedWarning,
     Target,
 )
 
@@ -56,8 +58,22 @@ OUTCOME = Outcome(
     image=FACTS,
 )
 FAILED = Outcome("https://x.test/", error=Reason.TIMEOUT, message="no answer", requests=2)
+PAGE = PageFacts(
+    is_amp=True,
+    canonical="https://news.test/a",
+    amphtml=None,
+    title='Страница ⚡ "quoted"',
+    heading="Budget 2027",
+    head_complete=True,
+)
+PAGE_OUTCOME = Outcome(
+    "https://news.test/a.amp", status=200, final_url="https://news.test/a.amp", page=PAGE
+)
 CHECK = Check(IMAGE_TARGET, Verdict.FAILED, Reason.SIZE_MISMATCH, "claims 640x360", OUTCOME)
 ERROR = SeedError(Reason.INVALID_YAML, "invalid YAML: bad", 7)
+MOJIBAKE = SeedWarning(Reason.MOJIBAKE, "reads 'Â£'", 4, "excerpt", "New £3mn")
+NO_SIZE = SeedWarning(Reason.NO_IMAGE_SIZE, "no width", 9, "images[0]")
+DIGEST = "ab" * 32
 
 RECORDS = [
     ERROR,
@@ -69,10 +85,17 @@ RECORDS = [
     ImageFacts(problem=Reason.NOT_IMAGE, message="the body is an HTML page"),
     OUTCOME,
     FAILED,
+    PAGE,
+    PageFacts(html=False),
+    PAGE_OUTCOME,
     CHECK,
     Check(BAD_TARGET, Verdict.FAILED, Reason.UNSAFE_URL, "no"),
+    MOJIBAKE,
+    NO_SIZE,
     Seed("seeds/a.txt", (IMAGE_TARGET, BAD_TARGET), (ERROR,), "Title ü"),
+    Seed("seeds/b.txt", (IMAGE_TARGET,), (), None, (MOJIBAKE, NO_SIZE), DIGEST),
     SeedResult("seeds/a.txt", (ERROR,), (CHECK,), None),
+    SeedResult("seeds/b.txt", (), (CHECK,), "T", (MOJIBAKE,), DIGEST),
 ]
 
 
@@ -84,7 +107,10 @@ def test_record_survives_its_dict_form_through_json(record: object) -> None:
 
 def test_every_record_type_is_covered() -> None:
     covered = {type(record) for record in RECORDS}
-    assert covered == {SeedError, Target, Hop, ImageFacts, Outcome, Check, Seed, SeedResult}
+    assert covered == {
+        SeedError, SeedWarning, Target, Hop, ImageFacts, PageFacts, Outcome, Check, Seed,
+        SeedResult,
+    }  # fmt: skip
 
 
 def test_records_are_frozen() -> None:

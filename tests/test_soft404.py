@@ -47,7 +47,7 @@ def run(tmp_path: Path, url: str, **changes: Any) -> dict[str, Any]:
         [result] = [c for seed in report.seeds() for c in seed["checks"]]
     finally:
         report.discard()
-    return result
+    return dict(result)
 
 
 def article(server: LoopbackServer, path: str, title: str) -> str:
