@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from io import BytesIO
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from linkcheck.cli import main
 from linkcheck.model.config import Config
 from tests.server import LoopbackServer, ServerFactory, Tls
 
@@ -89,6 +91,31 @@ def server_factory() -> Iterator[ServerFactory]:
         server.stop()
     for server in started:
         _no_errors(server)
+
+
+#: What :func:`invoke` returns: the exit code, standard output and standard error.
+Invoke = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def invoke(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Invoke:
+    """Run the command line in this process: (exit code, stdout, stderr).
+
+    GITHUB_* variables are unset, so a test run inside GitHub Actions sees what a
+    plain terminal would (no annotations, no step summary) unless a test sets them.
+    """
+    for name in [name for name in os.environ if name.startswith("GITHUB_")]:
+        monkeypatch.delenv(name)
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        try:
+            code = main(list(argv))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
 
 
 def picture(width: int, height: int, fmt: str = "JPEG") -> bytes:

@@ -19,7 +19,7 @@ import sys
 import sysconfig
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,6 @@ import jsonschema
 import pytest
 import yaml
 
-from linkcheck.cli import main
 from linkcheck.cli.outputs import STEP_SUMMARY_LIMIT, append_step_summary
 from linkcheck.report.formats import get_format
 from linkcheck.report.formats.codequality import CodeQualityFormat
@@ -36,14 +35,12 @@ from linkcheck.report.formats.github import GithubFormat
 from linkcheck.report.formats.html import PAGE_SIZE
 from linkcheck.report.formats.markdown import PR_COMMENT_LIMIT
 from linkcheck.report.formats.terminal import TerminalFormat
-from tests.conftest import picture, write_seed
+from tests.conftest import Invoke, picture, write_seed
 from tests.server import LoopbackServer
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = Path(__file__).parent / "schemas"
 VENV_BIN = Path(sys.executable).parent
-
-Invoke = Callable[..., tuple[int, str, str]]
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -101,23 +98,6 @@ def run(
         list(argv), cwd=cwd, capture_output=True, text=True, timeout=120,
         env={**base, "NO_COLOR": "1", **(env or {})},
     )  # fmt: skip
-
-
-@pytest.fixture
-def invoke(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Invoke:
-    """The command line in this process: (exit code, stdout, stderr)."""
-    for name in [name for name in os.environ if name.startswith("GITHUB_")]:
-        monkeypatch.delenv(name)
-
-    def call(*argv: str) -> tuple[int, str, str]:
-        try:
-            code = main(list(argv))
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return call
 
 
 def yaml_blocks(markdown: str) -> list[str]:

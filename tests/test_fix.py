@@ -4,35 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from linkcheck.cli import main
 from linkcheck.cli.fix import KINDS, permanent_location, plan_edits
 from linkcheck.seeds.rewrite import Edit, apply_edits
-from tests.conftest import picture
+from tests.conftest import Invoke, picture
 from tests.server import LoopbackServer
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_SEED = ROOT / "seeds" / "000_76a9d421e72e2179.txt"
-Invoke = Callable[..., tuple[int, str, str]]
 ALLOW = ("--allow-network", "127.0.0.0/8", "--retries", "0")
-
-
-@pytest.fixture
-def invoke(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Invoke:
-    def call(*argv: str) -> tuple[int, str, str]:
-        try:
-            code = main(list(argv))
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return call
 
 
 def real_shaped(server: LoopbackServer) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import shutil
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,6 @@ from typing import Any
 import pytest
 import yaml
 
-from linkcheck.cli import main
 from linkcheck.model.config import Config
 from linkcheck.model.reasons import Reason
 from linkcheck.report.document import SavedReport
@@ -21,26 +19,12 @@ from linkcheck.report.formats import FORMATS, get_format
 from linkcheck.seeds import nodes
 from linkcheck.seeds.lint import domain_matches, lint_front_matter, repair_mojibake
 from linkcheck.seeds.reader import parse_seed, read_seed
-from tests.conftest import local_config, picture, write_seed
+from tests.conftest import Invoke, local_config, picture, write_seed
 from tests.server import LoopbackServer
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_SEEDS = ROOT / "tests" / "data" / "real_seeds"
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
-Invoke = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def invoke(capsys: pytest.CaptureFixture[str]) -> Invoke:
-    def call(*argv: str) -> tuple[int, str, str]:
-        try:
-            code = main(list(argv))
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return call
 
 
 def findings(front_matter: str, now: datetime = NOW) -> list[tuple[str, str, int | None]]:

@@ -9,13 +9,11 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from linkcheck.cli import main
 from linkcheck.cli.options import PRESENTATION, ROWS, build_parser
 from linkcheck.model.config import (
     SETTINGS,
@@ -27,24 +25,7 @@ from linkcheck.model.config import (
     VerifyImages,
 )
 from linkcheck.model.settings import Flag, SettingError, SettingTypeError, toml_value
-from tests.conftest import write_seed
-
-Invoke = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def invoke(capsys: pytest.CaptureFixture[str]) -> Invoke:
-    """Run the command line in this process: (exit code, stdout, stderr)."""
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        try:
-            code = main(list(argv))
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+from tests.conftest import Invoke, write_seed
 
 
 @pytest.fixture

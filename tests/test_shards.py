@@ -8,38 +8,21 @@ the same seeds; every host's request log shows which shards asked it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from linkcheck.cli import main
 from linkcheck.model.records import host_name
 from linkcheck.model.shards import Shard, host_partition, parse_shard
 from linkcheck.report.document import SavedReport, validate_report
 from linkcheck.report.formats import FORMATS
 from linkcheck.report.merge import merge_reports
-from tests.conftest import picture, write_seed
+from tests.conftest import Invoke, picture, write_seed
 from tests.server import LoopbackServer
 
-Invoke = Callable[..., tuple[int, str, str]]
 SHARDS = 4
-
-
-@pytest.fixture
-def invoke(capsys: pytest.CaptureFixture[str]) -> Invoke:
-    """Run the command line in this process: (exit code, stdout, stderr)."""
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        try:
-            code = main(list(argv))
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 # -- the partition ----------------------------------------------------------------------------
