@@ -313,6 +313,14 @@ class Web:
         body = self._pages.get((size, amp))
         if body is None:
             body = self._pages[(size, amp)] = _html(size, amp)
+        # As real articles do: the AMP page names its canonical page, the page its AMP version.
+        path = f"/{PAGE}/{article}/{slug}"
+        link = (
+            f'<link rel="canonical" href="{path}">'
+            if amp
+            else f'<link rel="amphtml" href="{path}?amp=1">'
+        )
+        body = body.replace(b"<head>", b"<head>" + link.encode(), 1)
         kind = "text/html; charset=utf-8"
         return Answer(200, (("Content-Type", kind), ("Cache-Control", "max-age=60")), body)
 
