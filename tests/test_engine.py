@@ -233,3 +233,25 @@ def test_a_port_out_of_range_is_an_invalid_url_not_a_crash(url: str) -> None:
 
     with pytest.raises(BadUrl, match="out of range"):
         normalize(url)
+
+
+def test_remapped_urls_are_one_host_row_naming_the_seed_host_beside_it(tmp_path: Path) -> None:
+    router = respx.MockRouter(assert_all_called=False)
+    router.get("https://mirror.test/a").respond(200, html="<html></html>")
+    router.get("https://mirror.test/b").respond(404)
+    write_seed(tmp_path, "a.txt", 'webUrl: "https://news.test/a"')
+    write_seed(tmp_path, "b.txt", 'webUrl: "https://news.test/b"')
+    config = Config(
+        paths=(tmp_path,),
+        output=tmp_path / "r.json",
+        remap=("^https://news\\.test/ https://mirror.test/",),  # type: ignore[arg-type]
+    )
+    report = check(config, transport=httpx.MockTransport(router.async_handler))
+    try:
+        hosts = report.header()["hosts"]
+    finally:
+        report.discard()
+    assert list(hosts) == ["mirror.test"]
+    assert hosts["mirror.test"]["verdicts"] == {"ok": 1, "failed": 1}
+    assert hosts["mirror.test"]["remapped_from"] == ["news.test"]
+    assert hosts["mirror.test"]["requests"] == 2

@@ -21,7 +21,7 @@ from typing import IO, Any
 from linkcheck._version import __version__
 from linkcheck.model.amp import cache_served, is_cache_target
 from linkcheck.model.reasons import Reason, Verdict
-from linkcheck.model.records import Check, ImageFacts, Integrity, Kind, SeedResult
+from linkcheck.model.records import Check, ImageFacts, Integrity, Kind, SeedResult, host_name
 from linkcheck.report.formats.json import FORMAT as json_format
 
 #: Reasons of checks that sent no request, so they say nothing about a host.
@@ -108,6 +108,21 @@ def _count_cache_copy(counts: dict[str, Any], check: Check, sign: int) -> None:
     cache["stale"] += sign if check.reason is Reason.CACHE_STALE else 0
 
 
+#: Seed hosts named beside a host that --remap sent their URLs to; a few are enough.
+MAX_REMAPPED_FROM = 20
+
+
+def _name_seed_host(entry: dict[str, Any], check: Check) -> None:
+    """Under --remap, name the seed's own host beside the host actually requested."""
+    seed_host = host_name(check.url)
+    if seed_host == check.requested_host:
+        return
+    named: list[str] = entry.setdefault("remapped_from", [])
+    if seed_host not in named and len(named) < MAX_REMAPPED_FROM:
+        named.append(seed_host)
+        named.sort()
+
+
 def _verdict_counts() -> dict[str, int]:
     return {"checked": 0, "ok": 0, "warning": 0, "failed": 0, "skipped": 0}
 
@@ -171,8 +186,10 @@ class Summary:
                 if is_cache_target(check.target):
                     _count_cache_copy(self.images["by_is_cached"][cached], check, sign)
             if check.reason not in _NOT_REQUESTED:
-                verdicts = self.host(check.requested_host)["verdicts"]
+                entry = self.host(check.requested_host)
+                verdicts = entry["verdicts"]
                 verdicts[verdict] = verdicts.get(verdict, 0) + sign
+                _name_seed_host(entry, check)
         self.reasons += Counter()  # drops reasons counted out to zero
 
     def _add_notes(self, result: SeedResult, sign: int, notes: SeedNotes) -> None:

@@ -284,6 +284,8 @@ def _host(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
             host[key] = busiest.get(key)
         elif key == "final_concurrency":
             host[key] = min(values)
+        elif key == "remapped_from":
+            host[key] = sorted({name for value in values for name in value})
         elif key == "server_wait_s":
             host[key] = round(sum(values), 3)
         elif all(isinstance(v, int) and not isinstance(v, bool) for v in values):
