@@ -6,6 +6,7 @@ import io
 import logging
 import os
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,11 @@ from linkcheck.model import judge as judging
 from linkcheck.model.config import Config
 from linkcheck.model.records import Outcome, Seed, Target
 from linkcheck.probes.images import ImageProber
+from linkcheck.report.document import Summary
 from linkcheck.seeds import reader
 from tests.conftest import local_config, picture, write_seed
-from tests.server import Answer, LoopbackServer
+from tests.hostile import slow_headers
+from tests.server import Answer, LoopbackServer, ServerFactory
 
 PAGE_AND_IMAGE = """
 webUrl: "https://news.test/a"
@@ -255,3 +258,46 @@ def test_remapped_urls_are_one_host_row_naming_the_seed_host_beside_it(tmp_path:
     assert hosts["mirror.test"]["verdicts"] == {"ok": 1, "failed": 1}
     assert hosts["mirror.test"]["remapped_from"] == ["news.test"]
     assert hosts["mirror.test"]["requests"] == 2
+
+
+class _FirstRelease:
+    """A progress sink noting when the first seed's result was released."""
+
+    def __init__(self) -> None:
+        self.first: float | None = None
+
+    def planned(self, checks: int) -> None:
+        pass
+
+    def checked(self, count: int = 1) -> None:
+        pass
+
+    def update(self, summary: Summary) -> None:
+        if self.first is None and summary.seeds >= 1:
+            self.first = time.monotonic()
+
+
+def test_requests_follow_seed_order_so_the_first_results_leave_before_the_last_urls_start(
+    tmp_path: Path, server_factory: ServerFactory
+) -> None:
+    hosts = [server_factory(host=f"127.0.0.{n}") for n in (2, 3, 4, 5)]
+    for index in range(80):
+        server = hosts[index % 4]
+        url = server.add(f"/p{index}", slow_headers(0.05))
+        write_seed(tmp_path, f"s{index:03}.txt", f'webUrl: "{url}"')
+    sink = _FirstRelease()
+    report = check(local_config(tmp_path, per_host_concurrency=2, workers=1), progress=sink)
+    report.discard()
+    assert report.summary.ok == 80
+    last_seeds = [hosts[index % 4].hits(f"/p{index}") for index in range(76, 80)]
+    assert last_seeds == [1, 1, 1, 1]
+    last_started = min(
+        hit.at
+        for server in hosts
+        for hit in server.hits
+        if hit.path in {f"/p{i}" for i in range(76, 80)}
+    )
+    assert sink.first is not None and sink.first < last_started
+    for server in hosts:  # each host was asked in the order its seeds were read
+        order = [int(hit.path[2:]) for hit in sorted(server.hits, key=lambda hit: hit.at)]
+        assert order == sorted(order)
