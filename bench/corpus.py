@@ -50,6 +50,9 @@ class CorpusSpec:
     moved_share: float = 0.05
     gone_share: float = 0.07
     error_share: float = 0.03
+    home_share: float = 0.01
+    not_found_share: float = 0.01
+    plain_amp_share: float = 0.02
     image_gone_share: float = 0.05
     image_error_share: float = 0.02
     mismatch_share: float = 0.02
@@ -138,9 +141,17 @@ class _World:
             kind = routes.GONE
         elif unit < spec.moved_share + spec.gone_share + spec.error_share:
             kind = routes.ERROR
+        elif unit < spec.moved_share + spec.gone_share + spec.error_share + spec.home_share:
+            kind = routes.HOME
+        elif unit < 1 - spec.plain_amp_share - spec.not_found_share:
+            kind = routes.PAGE
+        elif unit < 1 - spec.plain_amp_share:
+            kind = routes.NOT_FOUND
+        elif amp:
+            kind = routes.PLAIN
         base = spec.page_hosts[self.publisher(article)]
         url = f"{base}/{kind}/{article}/{_slug(article)}" + ("?amp=1" if amp else "")
-        failed = kind in (routes.GONE, routes.ERROR)
+        failed = kind in (routes.GONE, routes.ERROR, routes.HOME, routes.NOT_FOUND, routes.PLAIN)
         return _Url(article * 4 + amp, url, failed, kind == routes.MOVED)
 
     def image_count(self, article: int) -> int:

@@ -468,7 +468,8 @@ def _breaks(url: str) -> bool:
     """Whether the corpus made this URL fail on purpose (a 404 or 500 path)."""
     parts = urlsplit(url).path.split("/")
     kind = parts[1] if len(parts) > 2 else ""
-    return kind in (routes.GONE, routes.ERROR, routes.IMAGE_GONE, routes.IMAGE_ERROR)
+    broken = (routes.GONE, routes.ERROR, routes.IMAGE_GONE, routes.IMAGE_ERROR, routes.HOME)
+    return kind in (*broken, routes.NOT_FOUND, routes.PLAIN)
 
 
 def _link_warning_expected(check: dict[str, Any], checks: list[dict[str, Any]]) -> bool:

@@ -43,6 +43,9 @@ from typing import Any
 from bench.images import CACHE_DIR, CATALOGUES, ImageFile, load_catalogue
 
 PAGE, MOVED, GONE, ERROR = "n", "m", "g", "e"
+#: Answers that say 200 but are broken: a deep link sent to the front page, a "not found"
+#: template served with 200, and (for AMP URLs) an ordinary page where an AMP page belongs.
+HOME, NOT_FOUND, PLAIN = "h", "t", "x"
 IMAGE, IMAGE_GONE, IMAGE_ERROR = "i", "gi", "ei"
 
 _MAX_HEAD = 64 * 1024
@@ -290,12 +293,20 @@ class Web:
     def route(self, target: str, range_header: str | None) -> Answer:
         """The answer for a request target; ``range_header`` only where the host honours Range."""
         path, _, query = target.partition("?")
+        if path == "/":
+            return self._page(0, "home", False)
         parts = path.split("/")
         if len(parts) != 4 or parts[0]:
             return _text(404, "no such page")
         kind, key, name = parts[1], parts[2], parts[3]
         if kind == PAGE and key.isdigit():
             return self._page(int(key), name, query == "amp=1")
+        if kind == HOME:
+            return _text(301, "moved", (("Location", "/"),))
+        if kind == NOT_FOUND:
+            return _not_found_page()
+        if kind == PLAIN and key.isdigit():
+            return self._page(int(key), name, False)
         if kind == MOVED:
             location = f"/{PAGE}/{key}/{name}" + (f"?{query}" if query else "")
             return _text(301, "moved", (("Location", location),))
@@ -336,6 +347,16 @@ def _html(size: int, amp: bool = False) -> bytes:
     tail = "</body></html>\n"
     body = paragraph * ((size - len(head) - len(tail)) // len(paragraph) + 1)
     return (head + body)[: size - len(tail)].encode() + tail.encode()
+
+
+def _not_found_page() -> Answer:
+    """A site's "page not found" template, served with 200 as some CMSs do."""
+    body = (
+        b"<!doctype html><html><head><title>Page not found | Example News</title></head>"
+        b"<body><h1>Page not found</h1><p>The page you are looking for does not exist.</p>"
+        b"</body></html>\n"
+    )
+    return Answer(200, (("Content-Type", "text/html; charset=utf-8"),), body)
 
 
 def _text(status: int, message: str, extra: tuple[tuple[str, str], ...] = ()) -> Answer:
