@@ -301,3 +301,16 @@ def test_requests_follow_seed_order_so_the_first_results_leave_before_the_last_u
     for server in hosts:  # each host was asked in the order its seeds were read
         order = [int(hit.path[2:]) for hit in sorted(server.hits, key=lambda hit: hit.at)]
         assert order == sorted(order)
+
+
+def test_the_page_probe_skips_body_markup_but_still_finds_a_late_heading() -> None:
+    from linkcheck.probes.page import page_facts
+
+    filler = "<div><p>news <b>text</b></p></div>\n" * 1500
+    head = '<html amp><head><title>Story</title><link rel="canonical" href="/a"></head>'
+    page = f"{head}<body class='x'>{filler}<h1 id=t>Page not found</h1>{filler}</body></html>"
+    facts = page_facts(page.encode(), "text/html", "https://news.test/a?amp=1")
+    assert facts.is_amp and facts.canonical == "https://news.test/a"
+    assert (facts.title, facts.heading, facts.head_complete) == ("Story", "Page not found", True)
+    no_heading = page_facts(f"{head}<body>{filler}</body>".encode(), "text/html", "https://n.test/")
+    assert no_heading.heading is None and no_heading.title == "Story"

@@ -20,9 +20,11 @@ from rich.table import Table
 from rich.text import Text
 
 from linkcheck.report.formats._common import (
+    PROBLEM_VERDICTS,
     InertView,
     Problem,
     host,
+    inert_data,
     location,
     offline_note,
     problems,
@@ -50,7 +52,7 @@ class TerminalFormat:
 
     def render(self, report: ReportView, stream: IO[str]) -> None:
         console = console_for(stream)
-        report = InertView(report)
+        raw, report = report, InertView(report)
         header = report.header()
         note = offline_note(header)
         if note:  # the diagnosis first: it explains every dns line below
@@ -59,8 +61,12 @@ class TerminalFormat:
         self.refused = 0
         unresolved: list[Problem] = []
         lines: list[Text] = []
-        for seed in report.seeds():
-            seed_lines = self._seed_lines(seed, by_kind, unresolved)
+        for seed in raw.seeds():
+            for check in seed.get("checks") or ():  # kinds and verdicts: enum values only
+                by_kind[(check["kind"], check["verdict"])] += 1
+            if self.verbosity <= 0 and not _has_problem(seed):
+                continue  # nothing of it is printed: no need to escape it
+            seed_lines = self._seed_lines(inert_data(seed), unresolved)
             if seed_lines and lines:
                 lines.append(Text(""))
             lines.extend(seed_lines)
@@ -84,12 +90,8 @@ class TerminalFormat:
             message = _STOPPED.get(str(stopped), f"The run stopped early ({stopped}).")
             console.print(Text(message, style="bold yellow"))
 
-    def _seed_lines(
-        self, seed: dict[str, Any], by_kind: Counter[tuple[str, str]], unresolved: list[Problem]
-    ) -> list[Text]:
+    def _seed_lines(self, seed: dict[str, Any], unresolved: list[Problem]) -> list[Text]:
         """The seed's lines; at normal verbosity its dns failures go to ``unresolved``."""
-        for check in seed.get("checks") or ():
-            by_kind[(check["kind"], check["verdict"])] += 1
         if self.verbosity > 0:
             return [_check_line(seed["path"], check) for check in seed.get("checks") or ()]
         lines = []
@@ -101,6 +103,13 @@ class TerminalFormat:
             else:
                 lines.append(_problem_line(problem))
         return lines
+
+
+def _has_problem(seed: dict[str, Any]) -> bool:
+    """Whether the seed has anything :func:`problems` would yield."""
+    if seed.get("errors") or seed.get("warnings"):
+        return True
+    return any(check.get("verdict") in PROBLEM_VERDICTS for check in seed.get("checks") or ())
 
 
 #: How the address policy's refusals begin (linkcheck.net.safety.UnsafeAddress).
