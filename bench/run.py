@@ -28,14 +28,14 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from bench import server as routes
 from bench.corpus import CorpusSpec, CorpusStats, split_hosts, write_corpus
-from bench.images import CACHE_DIR, CATALOGUES, load_catalogue
+from bench.images import CACHE_DIR, CATALOGUES, ImageFile, load_catalogue
 from bench.peers import PEERS, PeerSettings, find_peer, peer_run, peer_version, read_peer_output
 from bench.tls import TlsFiles, write_tls_files
 
@@ -105,10 +105,21 @@ class ChildUsage:
     load_after: float
 
 
-def run_benchmark(config: BenchConfig) -> dict[str, Any]:
-    """Run one benchmark and return its metrics (the printed figures, by name)."""
-    paths = dict(config.peer_paths)
-    peers = {name: find_peer(name, paths.get(name)) for name in config.peers}
+@dataclass(frozen=True)
+class BenchWeb:
+    """A running server and the corpus written against its ports."""
+
+    work: Path
+    tls: TlsFiles | None
+    seeds_dir: Path
+    corpus: CorpusStats
+    stats_url: str
+    images: tuple[ImageFile, ...]
+
+
+@contextlib.contextmanager
+def _bench_web(config: BenchConfig) -> Iterator[BenchWeb]:
+    """Start the server, write the corpus; on exit stop the server and drop a temp work dir."""
     work = config.work_dir or Path(tempfile.mkdtemp(prefix="linkcheck-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     images = load_catalogue(config.images, config.cache_dir)
@@ -125,35 +136,182 @@ def run_benchmark(config: BenchConfig) -> dict[str, Any]:
         shutil.rmtree(seeds_dir, ignore_errors=True)
         corpus = write_corpus(spec, seeds_dir, work / "urls.txt")
         stats_url = f"http://127.0.0.1:{ports['control_port']}"
-        before = _get_json(f"{stats_url}/reset")
-        report_path = work / "report.json"
-        report_path.unlink(missing_ok=True)
-        usage = _run_checker(config, seeds_dir, report_path, work, tls)
-        after = _get_json(f"{stats_url}/stats")
-        files = {
-            item.spec.name: (after["files"][item.spec.name], item.spec.width, item.spec.height)
-            for item in images
-        }
-        if not report_path.exists():
-            tail = (work / "checker.log").read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"the checker wrote no report (exit {usage.exit_code}):\n{tail}")
-        facts = read_report(report_path, files)
-        metrics = _metrics(config, corpus, usage, facts, after, after["cpu_s"] - before["cpu_s"])
-        if peers:
-            metrics["peers"] = {
-                name: _run_peer(config, name, prefix, work, tls, stats_url, metrics)
-                for name, prefix in peers.items()
-            }
+        yield BenchWeb(work, tls, seeds_dir, corpus, stats_url, images)
     finally:
         if server is not None:
             _stop(server)
         if config.work_dir is None and not config.keep:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _measured_run(
+    config: BenchConfig, web: BenchWeb, name: str = ""
+) -> tuple[dict[str, Any], Path]:
+    """One checker run against the running web: its metrics and its report's path."""
+    suffix = f"-{name}" if name else ""
+    before = _get_json(f"{web.stats_url}/reset")
+    report_path = web.work / f"report{suffix}.json"
+    report_path.unlink(missing_ok=True)
+    log = web.work / f"checker{suffix}.log"
+    usage = _run_checker(config, web.seeds_dir, report_path, web.work, web.tls, log)
+    after = _get_json(f"{web.stats_url}/stats")
+    files = {
+        item.spec.name: (after["files"][item.spec.name], item.spec.width, item.spec.height)
+        for item in web.images
+    }
+    if not report_path.exists():
+        tail = log.read_text(errors="replace")[-3000:]
+        raise RuntimeError(f"the checker wrote no report (exit {usage.exit_code}):\n{tail}")
+    facts = read_report(report_path, files)
+    cpu = after["cpu_s"] - before["cpu_s"]
+    metrics = _metrics(config, web.corpus, usage, facts, after, cpu)
+    return metrics, report_path
+
+
+def run_benchmark(config: BenchConfig) -> dict[str, Any]:
+    """Run one benchmark and return its metrics (the printed figures, by name)."""
+    paths = dict(config.peer_paths)
+    peers = {name: find_peer(name, paths.get(name)) for name in config.peers}
+    with _bench_web(config) as web:
+        metrics, _ = _measured_run(config, web)
+        if peers:
+            metrics["peers"] = {
+                name: _run_peer(config, name, prefix, web.work, web.tls, web.stats_url, metrics)
+                for name, prefix in peers.items()
+            }
     if not config.quiet:
         print(format_table(metrics))
         if config.work_dir is not None or config.keep:
-            print(f"seeds, report and logs kept in {work}")
+            print(f"seeds, report and logs kept in {web.work}")
     return metrics
+
+
+#: The results-store runs: name and the checker arguments added to ``--cache=PATH``.
+CACHE_RUNS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("cold", ()),
+    ("warm", ()),
+    ("stale", ("--cache-max-age=0s",)),
+)
+
+
+def run_cache_benchmark(config: BenchConfig) -> dict[str, Any]:
+    """Three checker runs on one corpus against ONE server (so URLs stay the same): cold
+    (empty store), warm (fresh entries) and stale (every entry revalidated), with each
+    run's requests, wall time and body bytes beside the cold run's, and whether its
+    verdicts are the cold run's."""
+    runs: dict[str, dict[str, Any]] = {}
+    with _bench_web(config) as web:
+        store = web.work / "cache.sqlite"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{store}{suffix}").unlink(missing_ok=True)
+        cold_verdicts: dict[tuple[str, str, str], tuple[str, str]] = {}
+        for name, extra in CACHE_RUNS:
+            args = (*config.checker_args, f"--cache={store}", *extra)
+            metrics, report = _measured_run(replace(config, checker_args=args), web, name)
+            verdicts = report_verdicts(report)
+            if name == "cold":
+                cold_verdicts = verdicts
+            runs[name] = _cache_figures(metrics, runs.get("cold"), verdicts, cold_verdicts)
+    result = {"cache_runs": runs, "seeds": config.seeds, "latency_ms": config.latency_ms}
+    result["latency_max_ms"] = config.latency_max_ms
+    if not config.quiet:
+        print(format_cache_table(result))
+        if config.work_dir is not None or config.keep:
+            print(f"seeds, reports, store and logs kept in {web.work}")
+    return result
+
+
+def report_verdicts(path: Path) -> dict[tuple[str, str, str], tuple[str, str]]:
+    """Each check's (seed path, field, url) -> (verdict, reason) from a JSON report."""
+    _, seeds = _stream_report(path)
+    return {
+        (str(seed.get("path")), str(check.get("field")), str(check.get("url"))): (
+            str(check.get("verdict")),
+            str(check.get("reason")),
+        )
+        for seed in seeds
+        for check in seed.get("checks", [])
+    }
+
+
+def _cache_figures(
+    metrics: dict[str, Any],
+    cold: dict[str, Any] | None,
+    verdicts: dict[tuple[str, str, str], tuple[str, str]],
+    cold_verdicts: dict[tuple[str, str, str], tuple[str, str]],
+) -> dict[str, Any]:
+    bytes_sent = metrics["server_bytes_sent"]
+    cold = cold or {
+        "server_requests": metrics["server_requests"],
+        "wall_s": metrics["wall_s"],
+        "server_bytes_sent": bytes_sent,
+    }
+
+    def share(key: str, value: float) -> float | None:
+        return round(value / cold[key], 4) if cold[key] else None
+
+    differing = [key for key, value in cold_verdicts.items() if verdicts.get(key) != value]
+    differing += [key for key in verdicts if key not in cold_verdicts]
+    return {
+        "server_requests": metrics["server_requests"],
+        "requests_share": share("server_requests", metrics["server_requests"]),
+        "wall_s": metrics["wall_s"],
+        "wall_share": share("wall_s", metrics["wall_s"]),
+        "server_bytes_sent": bytes_sent,
+        "bytes_share": share("server_bytes_sent", bytes_sent),
+        "server_304s": metrics["server_statuses"].get("304", 0),
+        "store": metrics["store"],
+        "checks": metrics["checks"],
+        "failed": metrics["failed"],
+        "unexpected_verdicts": metrics["unexpected_verdicts"],
+        "verdicts_equal_cold": not differing,
+        "verdicts_differing": len(differing),
+        "differing_examples": [
+            f"{url} ({field}): {cold_verdicts.get((path, field, url))} -> "
+            f"{verdicts.get((path, field, url))}"
+            for path, field, url in differing[:5]
+        ],
+        "exit_code": metrics["exit_code"],
+        "timed_out": metrics["timed_out"],
+    }
+
+
+def format_cache_table(result: dict[str, Any]) -> str:
+    """One row per results-store run; shares are of the cold run."""
+    mb = 1_000_000
+    latency = _latency_text(result)
+    lines = [
+        f"results store: {result['seeds']:,} seeds, latency {latency}, one server for all runs",
+        f"{'run':<6} {'requests':>9} {'share':>7} {'wall s':>8} {'share':>7} "
+        f"{'body MB':>9} {'share':>7} {'304s':>6} {'hit/reval/miss':>18} {'verdicts':>9}",
+    ]
+    for name, run in result["cache_runs"].items():
+        store = run["store"] or {}
+        sources = (
+            f"{store.get('hit', '-')}/{store.get('revalidated', '-')}/{store.get('miss', '-')}"
+        )
+        same = "= cold" if run["verdicts_equal_cold"] else f"{run['verdicts_differing']} differ"
+        lines.append(
+            f"{name:<6} {run['server_requests']:>9,} {_pct(run['requests_share']):>7} "
+            f"{run['wall_s']:>8.2f} {_pct(run['wall_share']):>7} "
+            f"{run['server_bytes_sent'] / mb:>9.2f} {_pct(run['bytes_share']):>7} "
+            f"{run['server_304s']:>6,} {sources:>18} {same:>9}"
+        )
+    for name, run in result["cache_runs"].items():
+        lines += [f"  {name} differs: {example}" for example in run["differing_examples"]]
+        if run["unexpected_verdicts"]:
+            lines.append(f"  {name}: {run['unexpected_verdicts']} verdicts not as corpus implies")
+        if run["timed_out"]:
+            lines.append(f"  {name}: the checker hit the harness timeout and was killed")
+    lines.append(
+        "(requests and body bytes as the server counted them; hit/reval/miss from the "
+        "report's summary)"
+    )
+    return "\n".join(lines)
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
 
 
 def _host_specs(config: BenchConfig) -> tuple[routes.HostSpec, ...]:
@@ -272,11 +430,17 @@ def _checker_env(config: BenchConfig) -> dict[str, str]:
 
 
 def _run_checker(
-    config: BenchConfig, seeds_dir: Path, report: Path, work: Path, tls: TlsFiles | None
+    config: BenchConfig,
+    seeds_dir: Path,
+    report: Path,
+    work: Path,
+    tls: TlsFiles | None,
+    log: Path | None = None,
 ) -> ChildUsage:
     """Run the checker to its end (or the timeout) and take its rusage from ``wait4``."""
     command = _checker_command(config, seeds_dir, report, tls)
-    return _run_child(command, work, _checker_env(config), work / "checker.log", config.timeout_s)
+    log = log or work / "checker.log"
+    return _run_child(command, work, _checker_env(config), log, config.timeout_s)
 
 
 def _run_child(
@@ -616,6 +780,8 @@ def _metrics(
         "image_bytes_total": total,
         "image_read_share": round(facts.image_bytes_read / total, 5) if total else None,
         "image_total_from_report": facts.total_bytes_from_report,
+        "server_bytes_sent": sum(host["bytes_sent"] for host in hosts.values()),
+        "store": summary.get("cache"),
         "server_image_bytes_sent": sum(host["image_bytes_sent"] for host in hosts.values()),
         "server_range_requests": sum(host["range_requests"] for host in hosts.values()),
         "server_statuses": dict(sorted(statuses.items())),
@@ -781,8 +947,9 @@ def format_peers(m: dict[str, Any]) -> list[str]:
     return rows
 
 
-def smoke(tmp_dir: Path | str) -> dict[str, Any]:
-    """The whole benchmark at toy size (20 seeds, no latency, 3 hosts, tiny images)."""
+def smoke(tmp_dir: Path | str, cache_runs: bool = False) -> dict[str, Any]:
+    """The whole benchmark at toy size (20 seeds, no latency, 3 hosts, tiny images);
+    with ``cache_runs``, its cold, warm and stale results-store runs instead."""
     tmp = Path(tmp_dir)
     config = BenchConfig(
         seeds=20,
@@ -793,7 +960,7 @@ def smoke(tmp_dir: Path | str) -> dict[str, Any]:
         work_dir=tmp / "work",
         timeout_s=25.0,
     )
-    return run_benchmark(config)
+    return run_cache_benchmark(config) if cache_runs else run_benchmark(config)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -831,6 +998,11 @@ def main(argv: list[str] | None = None) -> int:
         "--profile", choices=("py-spy", "pyinstrument"), help="run under a profiler"
     )
     parser.add_argument("--profile-out", type=Path, help="profile file [profile.svg|profile.txt]")
+    parser.add_argument(
+        "--cache-runs",
+        action="store_true",
+        help="three runs on one server and corpus with a results store: cold, warm, stale",
+    )
     parser.add_argument("--json", type=Path, help="also write the metrics here")
     parser.add_argument("--repeat", type=int, default=1, help="runs; medians are printed [1]")
     parser.add_argument(
@@ -884,6 +1056,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     runs: list[dict[str, Any]] = []
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    if args.cache_runs:
+        if peers or args.repeat > 1:
+            parser.error("--cache-runs runs neither peers nor repeats")
+        try:
+            cached = run_cache_benchmark(config)
+        except KeyboardInterrupt:
+            print("interrupted; the server and the checker were stopped", file=sys.stderr)
+            return 130
+        if args.json:
+            args.json.write_text(json.dumps(cached, indent=1))
+        return 0
     try:
         for _ in range(max(1, args.repeat)):
             runs.append(run_benchmark(config))

@@ -12,6 +12,10 @@ corpus and the server need no shared table:
     /i/<file>/<name>         200, the catalogue image <file>
     /gi/<file>/<name>        404            /ei/<file>/<name> 500
 
+Pages and images carry an ETag and a Last-Modified date, and a request whose
+If-None-Match (or, without it, If-Modified-Since) matches is answered 304 with no body,
+before any Range is looked at, so a results store can revalidate.
+
 Counts per host (requests, statuses, peak in flight, bytes sent) are served as JSON by a
 control listener on 127.0.0.1 (``GET /stats``, ``GET /reset``) and written to
 ``--stats-file`` on exit. The server exits on SIGTERM or SIGINT, when its parent process
@@ -34,8 +38,10 @@ import resource
 import signal
 import ssl
 import time
+import zlib
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -53,10 +59,14 @@ _CHUNK = 256 * 1024
 _IDLE_S = 30.0
 _MAX_REQUESTS_PER_CONNECTION = 100_000
 _FIRST_HOST = 2
+#: Every page and image was last modified at this fixed time (1 November 2026 UTC).
+_LAST_MODIFIED = "Sun, 01 Nov 2026 00:00:00 GMT"
+_LAST_MODIFIED_AT = parsedate_to_datetime(_LAST_MODIFIED)
 _REASONS = MappingProxyType(
     {
         200: "OK",
         206: "Partial Content",
+        304: "Not Modified",
         301: "Moved Permanently",
         400: "Bad Request",
         404: "Not Found",
@@ -192,6 +202,9 @@ class Web:
         self.hosts = {spec.address: spec for spec in hosts}
         self.counts = {spec.address: HostCounts() for spec in hosts}
         self.images = {item.spec.name: (item, item.path.read_bytes()) for item in images}
+        self._image_tags = {
+            name: dict(_validators(data))["ETag"] for name, (_, data) in self.images.items()
+        }
         self._pages: dict[tuple[int, bool], bytes] = {}
         self.started = time.time()
 
@@ -260,6 +273,7 @@ class Web:
                 answer = _text(429, "slow down", (("Retry-After", "1"),))
             else:
                 answer = self.route(target, headers.get("range") if spec.ranges else None)
+                answer = not_modified(answer, headers)
             if answer.status == 206:
                 counts.range_requests += 1
             counts.statuses[answer.status] += 1
@@ -272,7 +286,8 @@ class Web:
     ) -> None:
         lines = [f"HTTP/1.1 {answer.status} {_REASONS.get(answer.status, 'Unknown')}"]
         lines += [f"{name}: {value}" for name, value in answer.headers]
-        lines.append(f"Content-Length: {len(answer.body)}")
+        if answer.status != 304:
+            lines.append(f"Content-Length: {len(answer.body)}")
         writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
         body = b"" if head_only else answer.body
         if len(body) <= _CHUNK:
@@ -316,7 +331,7 @@ class Web:
             return _text(500, "internal error")
         if kind == IMAGE and key in self.images:
             item, data = self.images[key]
-            return _image(item, data, range_header)
+            return _image(item, data, self._image_tags[key], range_header)
         return _text(404, "no such page")
 
     def _page(self, article: int, slug: str, amp: bool) -> Answer:
@@ -333,7 +348,8 @@ class Web:
         )
         body = body.replace(b"<head>", b"<head>" + link.encode(), 1)
         kind = "text/html; charset=utf-8"
-        return Answer(200, (("Content-Type", kind), ("Cache-Control", "max-age=60")), body)
+        headers = (("Content-Type", kind), ("Cache-Control", "max-age=60"), *_validators(body))
+        return Answer(200, headers, body)
 
 
 def _html(size: int, amp: bool = False) -> bytes:
@@ -356,7 +372,40 @@ def _not_found_page() -> Answer:
         b"<body><h1>Page not found</h1><p>The page you are looking for does not exist.</p>"
         b"</body></html>\n"
     )
-    return Answer(200, (("Content-Type", "text/html; charset=utf-8"),), body)
+    return Answer(200, (("Content-Type", "text/html; charset=utf-8"), *_validators(body)), body)
+
+
+def _validators(body: bytes) -> tuple[tuple[str, str], ...]:
+    """A strong ETag from the body's CRC-32 (cheap, and enough to tell these bodies apart)."""
+    return (("ETag", f'"{zlib.crc32(body):08x}"'), ("Last-Modified", _LAST_MODIFIED))
+
+
+def not_modified(answer: Answer, request: dict[str, str]) -> Answer:
+    """304 with the validators and no body when the request's condition says the client's
+    copy is current (RFC 9110 13.2.2: If-None-Match first, then If-Modified-Since; both
+    before Range); otherwise ``answer`` unchanged."""
+    if answer.status not in (200, 206):
+        return answer
+    own = dict(answer.headers)
+    etag = own.get("ETag")
+    if etag is None:
+        return answer
+    if "if-none-match" in request:
+        tags = {tag.strip().removeprefix("W/") for tag in request["if-none-match"].split(",")}
+        current = "*" in tags or etag in tags
+    elif "if-modified-since" in request:
+        try:
+            current = parsedate_to_datetime(request["if-modified-since"]) >= _LAST_MODIFIED_AT
+        except (TypeError, ValueError):
+            current = False
+    else:
+        current = False
+    if not current:
+        return answer
+    kept = tuple(
+        (k, v) for k, v in answer.headers if k in ("ETag", "Last-Modified", "Cache-Control")
+    )
+    return replace(answer, status=304, headers=kept, body=b"")
 
 
 def _text(status: int, message: str, extra: tuple[tuple[str, str], ...] = ()) -> Answer:
@@ -364,9 +413,13 @@ def _text(status: int, message: str, extra: tuple[tuple[str, str], ...] = ()) ->
     return Answer(status, (("Content-Type", "text/html; charset=utf-8"), *extra), body)
 
 
-def _image(item: ImageFile, data: bytes, range_header: str | None) -> Answer:
+def _image(item: ImageFile, data: bytes, etag: str, range_header: str | None) -> Answer:
     size = len(data)
-    base: tuple[tuple[str, str], ...] = (("Content-Type", item.content_type),)
+    base: tuple[tuple[str, str], ...] = (
+        ("Content-Type", item.content_type),
+        ("ETag", etag),
+        ("Last-Modified", _LAST_MODIFIED),
+    )
     if range_header is not None:
         base += (("Accept-Ranges", "bytes"),)
         span = _byte_range(range_header, size)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bench.peers import PeerRun, read_peer_output, write_links_page
 from bench.run import smoke
-from bench.server import host_specs
+from bench.server import Answer, host_specs, not_modified
 
 _URLS = (
     "https://127.0.0.3:8443/n/1/ok",
@@ -33,6 +33,34 @@ def test_the_benchmark_runs_end_to_end_and_its_accounting_adds_up(tmp_path: Path
     assert figures["https_hosts"] == 2, "most hosts speak HTTPS, one plain HTTP"
     assert 0 < figures["https_requests"] < figures["server_requests"]
     assert "peers" not in figures, "CI needs neither lychee nor linkinator"
+
+
+def test_a_second_and_a_stale_run_reuse_the_results_store_with_the_same_verdicts(
+    tmp_path: Path,
+) -> None:
+    runs = smoke(tmp_path, cache_runs=True)["cache_runs"]
+    cold, warm, stale = runs["cold"], runs["warm"], runs["stale"]
+    assert cold["store"]["miss"] > 0 and cold["server_bytes_sent"] > 0
+    assert warm["server_requests"] < cold["server_requests"], "fresh entries need no request"
+    assert warm["store"]["hit"] > 0
+    assert stale["server_304s"] > 0 and stale["store"]["revalidated"] > 0
+    assert stale["server_bytes_sent"] < 0.1 * cold["server_bytes_sent"], "304s carry no body"
+    assert all(run["verdicts_equal_cold"] for run in (cold, warm, stale))
+    assert all(run["unexpected_verdicts"] == 0 for run in (cold, warm, stale))
+
+
+def test_the_bench_server_answers_a_matching_condition_with_304_even_with_range() -> None:
+    headers = (("Content-Type", "image/jpeg"), ("ETag", '"abc"'), ("Last-Modified", "x"))
+    partial = Answer(206, (*headers, ("Content-Range", "bytes 0-9/100")), b"0123456789", True)
+    answer = not_modified(partial, {"if-none-match": '"abc"', "range": "bytes=0-9"})
+    assert (answer.status, bytes(answer.body)) == (304, b"")
+    assert ("ETag", '"abc"') in answer.headers
+    assert not_modified(partial, {"if-none-match": '"other"'}) is partial
+    since = {"if-modified-since": "Mon, 02 Nov 2026 00:00:00 GMT"}
+    assert not_modified(Answer(200, headers, b"page"), since).status == 304
+    before = {"if-modified-since": "Sat, 31 Oct 2026 00:00:00 GMT"}
+    assert not_modified(Answer(200, headers, b"page"), before).status == 200
+    assert not_modified(Answer(404, headers, b"gone"), since).status == 404
 
 
 def test_hosts_get_varied_latencies_and_most_speak_https() -> None:
