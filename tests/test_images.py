@@ -21,9 +21,10 @@ from linkcheck.engine.runner import check
 from linkcheck.model.reasons import Reason
 from linkcheck.model.records import Integrity, Outcome
 from linkcheck.net.fetch import Fetcher
+from linkcheck.net.headers import content_range
 from linkcheck.probes import image_header, images
 from linkcheck.probes.image_header import ImageHeader
-from linkcheck.probes.images import ImageProber, content_range, decode
+from linkcheck.probes.images import ImageProber, decode
 from linkcheck.report.document import SCHEMA_PATH, Report
 from tests.conftest import local_config, picture, write_seed
 from tests.image_corpus import (

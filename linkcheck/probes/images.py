@@ -18,7 +18,6 @@ import asyncio
 import io
 import logging
 import os
-import re
 import sys
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
@@ -31,6 +30,7 @@ import httpx
 from linkcheck.model.reasons import Reason
 from linkcheck.model.records import ImageFacts, Integrity, Outcome
 from linkcheck.net.fetch import Fetched, body_chunks
+from linkcheck.net.headers import content_length, content_range
 from linkcheck.probes import image_header as header_parser
 from linkcheck.probes.image_header import ByteView, CorruptImage, ImageHeader, NeedBytes, NotAnImage
 
@@ -82,11 +82,6 @@ DECODERS: Final = MappingProxyType(
     }
 )
 
-_DIGITS: Final = 18
-_CONTENT_RANGE: Final = re.compile(
-    rf"bytes[ \t]+([0-9]{{1,{_DIGITS}}})-([0-9]{{1,{_DIGITS}}})/([0-9]{{1,{_DIGITS}}}|\*)[ \t]*",
-    re.IGNORECASE | re.ASCII,
-)
 _MESSAGE_CHARS: Final = 200
 
 
@@ -574,31 +569,6 @@ def _settled(view: ByteView) -> bool:
     return True
 
 
-def content_range(value: str | None) -> tuple[int, int, int | None] | None:
-    """``(first, last, total)`` of a ``bytes first-last/total`` header; None unless valid.
-
-    ASCII digits only, at most 18 of them, ``first <= last < total``: anything else is as
-    if the header were absent.
-    """
-    if value is None:
-        return None
-    match = _CONTENT_RANGE.fullmatch(value)
-    if match is None:
-        return None
-    first, last = int(match.group(1)), int(match.group(2))
-    total = None if match.group(3) == "*" else int(match.group(3))
-    if first > last or (total is not None and last >= total):
-        return None
-    return first, last, total
-
-
-def _content_length(value: str | None) -> int | None:
-    text = (value or "").strip()
-    if not (text.isascii() and text.isdigit() and len(text) <= _DIGITS):
-        return None
-    return int(text)
-
-
 def _describe(response: httpx.Response) -> _Piece:
     headers = response.headers
     etag = headers.get("etag")
@@ -616,7 +586,7 @@ def _describe(response: httpx.Response) -> _Piece:
     elif response.status_code == 206:
         piece.unframed = True
     elif not piece.encoded:
-        piece.total = _content_length(headers.get("content-length"))
+        piece.total = content_length(headers.get("content-length"))
     return piece
 
 
