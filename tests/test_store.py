@@ -563,24 +563,29 @@ def test_changed_since_checks_only_the_seeds_changed_since_the_ref(
 )
 def test_changed_since_with_an_unknown_ref_exits_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], ref: str,
-    words: str,
+    words: str, server: LoopbackServer,
 ) -> None:  # fmt: skip
-    write_seed(tmp_path, "a.txt", 'webUrl: "https://example.invalid/"')
+    write_seed(tmp_path, "a.txt", f'webUrl: "{server.page("/never")}"')
     _git("init", "-q", cwd=tmp_path)
     monkeypatch.chdir(tmp_path)
     assert main(["check", ".", f"--changed-since={ref}"]) == 2
     err = capsys.readouterr().err
     assert words in err and len(err.strip().splitlines()) == 1
+    assert server.count("/never") == 0
 
 
 def test_changed_since_outside_a_git_work_tree_exits_2(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    server: LoopbackServer,
 ) -> None:
-    write_seed(tmp_path, "a.txt", 'webUrl: "https://example.invalid/"')
+    write_seed(tmp_path, "a.txt", f'webUrl: "{server.page("/never")}"')
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
     assert main(["check", ".", "--changed-since", "HEAD"]) == 2
     assert "not inside a git work tree" in capsys.readouterr().err
+    assert server.count("/never") == 0
 
 
 def test_files_from_standard_input_checks_only_the_named_seeds(
@@ -602,11 +607,12 @@ def test_files_from_standard_input_checks_only_the_named_seeds(
 
 
 def test_files_from_naming_no_seed_is_an_empty_passing_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: LoopbackServer
 ) -> None:
-    write_seed(tmp_path, "a.txt", 'webUrl: "https://example.invalid/"')
+    write_seed(tmp_path, "a.txt", f'webUrl: "{server.page("/never")}"')
     (tmp_path / "list.txt").write_text("src/app.py\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     assert main(["check", ".", "--files-from", "list.txt", "-q", "-o", "r.json"]) == 0
     data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert data["summary"]["seeds"] == 0
+    assert server.count("/never") == 0
