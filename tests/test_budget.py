@@ -11,7 +11,7 @@ import pytest
 
 from linkcheck.engine.runner import check
 from linkcheck.model.reasons import Reason
-from linkcheck.net.fetch import Fetched, Fetcher, read_and_count
+from linkcheck.net.fetch import Fetched, Fetcher, read_prefix
 from tests import hostile
 from tests.conftest import local_config, write_seed
 from tests.server import LoopbackServer
@@ -19,16 +19,16 @@ from tests.server import LoopbackServer
 pytestmark = pytest.mark.integration
 
 
-def _fetch_twice(tmp_path: Path, url: str, **changes: Any) -> tuple[list[Fetched[int]], float]:
+def _fetch_twice(tmp_path: Path, url: str, **changes: Any) -> tuple[list[Fetched[bytes]], float]:
     """Fetch ``url``, then once more as the recheck pass would (no retries); time it all."""
     config = local_config(tmp_path, **changes)
 
-    async def main() -> list[Fetched[int]]:
+    async def main() -> list[Fetched[bytes]]:
         fetcher = Fetcher(config)
         try:
-            first = await fetcher.fetch(url, read_and_count, 1000)
+            first = await fetcher.fetch(url, read_prefix, 1000)
             fetcher.retries = 0
-            again = await fetcher.fetch(url, read_and_count, 1000)
+            again = await fetcher.fetch(url, read_prefix, 1000)
             return [first, again]
         finally:
             await fetcher.aclose()
@@ -96,8 +96,8 @@ def test_budget_spent_tells_the_recheck_pass_what_to_leave(
         try:
             untouched = fetcher.budget_spent(hanging)
             await asyncio.gather(
-                fetcher.fetch(hanging, read_and_count, 100),
-                fetcher.fetch(fine, read_and_count, 100),
+                fetcher.fetch(hanging, read_prefix, 100),
+                fetcher.fetch(fine, read_prefix, 100),
             )
             return (
                 untouched,
@@ -146,13 +146,13 @@ def test_elapsed_is_network_time_and_queued_is_time_waiting_for_a_slot(
     other = server.route("/slow-b", hostile.slow_headers(0.6))
     config = local_config(tmp_path, per_host_concurrency=1)
 
-    async def main() -> list[Fetched[int]]:
+    async def main() -> list[Fetched[bytes]]:
         fetcher = Fetcher(config)
         try:
             return list(
                 await asyncio.gather(
-                    fetcher.fetch(slow, read_and_count, 100),
-                    fetcher.fetch(other, read_and_count, 100),
+                    fetcher.fetch(slow, read_prefix, 100),
+                    fetcher.fetch(other, read_prefix, 100),
                 )
             )
         finally:

@@ -14,7 +14,7 @@ from linkcheck.engine.runner import check
 from linkcheck.model.config import Config
 from linkcheck.model.reasons import Reason
 from linkcheck.net.dns import ResolverUnreachable, SharedResolver
-from linkcheck.net.fetch import Fetcher, classify, read_and_count
+from linkcheck.net.fetch import Fetcher, classify, read_prefix
 from linkcheck.net.safety import AddressPolicy
 from linkcheck.net.transports import make_transport
 from tests.conftest import local_config
@@ -222,7 +222,7 @@ def test_a_run_resolves_each_host_once_through_the_real_transport(
                 for index in range(12)
                 for name in ("one.test", "two.test")
             ]
-            fetched = await asyncio.gather(*(fetcher.fetch(u, read_and_count, 100) for u in urls))
+            fetched = await asyncio.gather(*(fetcher.fetch(u, read_prefix, 100) for u in urls))
             return [f.status for f in fetched]
         finally:
             await fetcher.aclose()

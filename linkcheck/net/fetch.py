@@ -619,11 +619,6 @@ async def read_prefix(response: httpx.Response, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def read_and_count(response: httpx.Response, limit: int) -> int:
-    """Read at most ``limit`` decoded body bytes, keeping none of them: a page's proof of life."""
-    return sum([len(chunk) async for chunk in body_chunks(response, limit)])
-
-
 def classify(exc: BaseException) -> tuple[Reason, str]:
     """Map a transport failure to a reason and a short human message.
 

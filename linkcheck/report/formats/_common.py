@@ -19,6 +19,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from linkcheck.model.reasons import Reason
+from linkcheck.model.records import host_name
 from linkcheck.report.formats.interface import ReportView
 
 #: Verdicts a reader must act on; ``ok`` and ``skipped`` are not problems.
@@ -242,17 +243,13 @@ def problems(seed: dict[str, Any]) -> Iterator[Problem]:
             )
 
 
+#: The URL's lower-case host, "" when it has none or cannot be parsed (one rule for every layer).
+host = host_name
+
+
 def is_known(check: dict[str, Any]) -> bool:
     """Whether a check's problem was already in the baseline report (not new)."""
     return check.get("baseline") in ("known", "unchanged") or check.get("known") is True
-
-
-def host(url: str) -> str:
-    """The URL's host name in lower case, or "" when it has none or cannot be parsed."""
-    try:
-        return urlsplit(url).hostname or ""
-    except ValueError:
-        return ""
 
 
 def is_web_url(url: str | None) -> bool:
