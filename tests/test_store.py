@@ -152,6 +152,24 @@ def test_a_transient_failure_is_never_served_from_the_cache(
     assert again[0]["verdict"] in ("failed", "warning")
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_url_that_failed_last_run_too_is_asked_once_with_no_retry_or_recheck(
+    tmp_path: Path, server: LoopbackServer, workers: int
+) -> None:
+    server.add("/down", Answer(500, b"no"))
+    seeds = one_seed(tmp_path, f'webUrl: "{server.url("/down")}"')
+    config = cached(tmp_path, seeds, retries=2, retry_backoff=0.01, workers=workers)
+    run(config)
+    assert server.count("/down") == 4, "the first failure: a try, two retries, a recheck"
+    _, second = run(config)
+    assert server.count("/down") == 5, "failing again: one request, the runs stand in"
+    assert [(c["verdict"], c["reason"]) for c in second] == [("failed", "http_status")]
+    assert second[0]["consecutive_failures"] == 2
+    server.add("/down", Answer(200, b"<html><head><title>back</title></head></html>"))
+    _, third = run(config)
+    assert (third[0]["verdict"], server.count("/down")) == ("ok", 6), "it recovers at once"
+
+
 def test_a_connection_failure_is_never_served_from_the_cache(tmp_path: Path) -> None:
     seeds = one_seed(tmp_path, 'webUrl: "http://127.0.0.1:9/refused"')
     config = cached(tmp_path, seeds, retries=0, recheck=False)

@@ -321,10 +321,13 @@ class Runner:
             return task
         return entry
 
-    async def fetch_fresh(self, as_image: bool, url: str) -> Outcome:
-        """The URL fetched now: by the worker that owns its host, or here."""
+    async def fetch_fresh(self, as_image: bool, url: str, once: bool = False) -> Outcome:
+        """The URL fetched now: by the worker that owns its host, or here; ``once`` asks
+        it with no retry and keeps it out of the recheck pass (see Fetcher.try_once)."""
         if self.pool is not None:
-            return await self.pool.fetch(as_image, url)
+            return await self.pool.fetch(as_image, url, once)
+        if once:
+            self.fetcher.try_once(url)
         return await (self.images.probe(url) if as_image else self._fetch_page(url))
 
     async def _fetch_page(self, url: str) -> Outcome:
@@ -379,7 +382,7 @@ class Runner:
                 return served(stored.outcome)
             if stored.has_validators:
                 return await self._revalidate(key, stored.outcome, started)
-        fetched = await self.fetch_fresh(as_image, url)
+        fetched = await self.fetch_fresh(as_image, url, self._failed_last_run(key))
         self._sources[key] = MISS
         self._keep(key, fetched, started)
         return fetched
@@ -399,7 +402,7 @@ class Runner:
         if not as_image and answer.status != 304:
             fetched = answer  # the conditional GET was the whole fetch
         else:
-            probed = await self.fetch_fresh(as_image, url)
+            probed = await self.fetch_fresh(as_image, url, self._failed_last_run(key))
             fetched = replace(
                 probed,
                 requests=probed.requests + answer.requests,
@@ -461,14 +464,25 @@ class Runner:
             ]
         return annotated, SeedNotes(tuple(notes), errors)
 
-    def _with_history(
-        self, key: FetchKey, check: Check, note: CheckNotes
-    ) -> tuple[Check, CheckNotes]:
-        """A failed check with its streak; a warning ``flaky`` while under --fail-after."""
+    def _streak(self, key: FetchKey) -> Streak:
+        """The URL's failure streak before this run, read from the store once per run."""
         streak = self._streaks.get(key)
         if streak is None:
             assert self.store is not None
             streak = self._streaks[key] = self.store.streak(*key)
+        return streak
+
+    def _failed_last_run(self, key: FetchKey) -> bool:
+        """Whether the URL failed on the previous run too: it is then asked once, since
+        the runs before stand in for retries (a stored outcome is never a failure that
+        may be transient, so such a URL always comes here to be fetched)."""
+        return self._streak(key).failures > 0
+
+    def _with_history(
+        self, key: FetchKey, check: Check, note: CheckNotes
+    ) -> tuple[Check, CheckNotes]:
+        """A failed check with its streak; a warning ``flaky`` while under --fail-after."""
+        streak = self._streak(key)
         count = streak.failures + 1
         since = streak.since if streak.since is not None else self.run_at
         note = replace(note, failing_since=_timestamp(since), consecutive_failures=count)

@@ -123,7 +123,7 @@ class Tally:
 class Fetches(Protocol):
     """What a worker serves: the fetching half of a run (the runner provides it)."""
 
-    async def fetch_fresh(self, as_image: bool, url: str) -> Outcome: ...
+    async def fetch_fresh(self, as_image: bool, url: str, once: bool = False) -> Outcome: ...
 
     async def ask(self, as_image: bool, url: str, headers: Mapping[str, str]) -> Outcome: ...
 
@@ -168,10 +168,10 @@ async def _serve(channel: socket.socket) -> None:
     outbox = _Outbox(writer)
     tasks: set[asyncio.Task[None]] = set()
 
-    async def run(kind: str, job: int, as_image: bool, url: str, headers: Any) -> None:
+    async def run(kind: str, job: int, as_image: bool, url: str, headers: Any, once: bool) -> None:
         try:
             if kind == _FETCH:
-                outcome = await fetches.fetch_fresh(as_image, url)
+                outcome = await fetches.fetch_fresh(as_image, url, once)
             else:
                 outcome = await fetches.ask(as_image, url, headers)
         except Exception as exc:
@@ -316,12 +316,12 @@ class WorkerPool:
             workers=1,
         )
 
-    async def fetch(self, as_image: bool, url: str) -> Outcome:
+    async def fetch(self, as_image: bool, url: str, once: bool = False) -> Outcome:
         """The worker that owns ``url``'s host fetches it (see :class:`Fetches`)."""
-        return await self._job((_FETCH, as_image, url, None), url)
+        return await self._job((_FETCH, as_image, url, None, once), url)
 
     async def ask(self, as_image: bool, url: str, headers: Mapping[str, str]) -> Outcome:
-        return await self._job((_ASK, as_image, url, dict(headers)), url)
+        return await self._job((_ASK, as_image, url, dict(headers), False), url)
 
     def budget_spent(self, url: str) -> bool:
         return url in self._spent

@@ -158,6 +158,8 @@ class Fetcher:
         #: Budget seconds charged so far, for URLs that cost more than a trifle (see _charge).
         self._charged: dict[str, float] = {}
         self._min_try = min(_MIN_TRY, config.url_budget * 0.1)
+        #: URLs asked once, with no retry and no recheck (see :meth:`try_once`).
+        self._once: set[str] = set()
 
     def budget_left(self, url: str) -> float:
         """Seconds of ``url``'s budget not yet spent on it (the whole budget if never fetched)."""
@@ -165,7 +167,16 @@ class Fetcher:
 
     def budget_spent(self, url: str) -> bool:
         """Whether too little of ``url``'s budget is left for another try to be worth it."""
-        return self.budget_left(url) < self._min_try
+        return url in self._once or self.budget_left(url) < self._min_try
+
+    def try_once(self, url: str) -> None:
+        """Ask ``url`` with no retry, and leave it out of the recheck pass.
+
+        For a URL that failed on the previous run as well (the results store's
+        history): retries within this run would add requests and waiting but
+        little knowledge, and the next run asks it again anyway.
+        """
+        self._once.add(url)
 
     def with_retries(self, retries: int) -> Fetcher:
         """The same fetcher (transport, host gates, budgets, counters) with another retry count.
@@ -200,7 +211,7 @@ class Fetcher:
         """
         self.counters.network_fetches += 1
         result: Fetched[T] = Fetched(url)
-        clock = _UrlClock(self.budget_left(url))
+        clock = _UrlClock(self.budget_left(url), 0 if url in self._once else self.retries)
         if clock.budget < self._min_try:
             result.error = Reason.TIMEOUT
             result.message = f"not tried again: its {self._budget_text()} is spent"
@@ -256,7 +267,7 @@ class Fetcher:
         """Follow redirects hop by hop, all of them within one request deadline."""
         seen = {url}
         current = url
-        deadline = _Deadline(self.config.request_timeout, self.retries)
+        deadline = _Deadline(self.config.request_timeout, clock.retries)
         while True:
             location = await self._exchange(current, ask, result, deadline, clock)
             if location is None or result.error is not None:
@@ -299,14 +310,14 @@ class Fetcher:
         """
         name = host_name(url)
         host = self.hosts.get(name)
-        for attempt in range(self.retries + 1):
+        for attempt in range(clock.retries + 1):
             waiting = time.monotonic()
             async with host.slot(), self._slots:
                 result.queued_ms += (time.monotonic() - waiting) * 1000
                 clock.start()
                 location = await self._attempt(url, name, ask, result, host, deadline, clock)
             over_cap = self._server_pause(result, host)
-            if over_cap or attempt == self.retries:
+            if over_cap or attempt == clock.retries:
                 return location
             if not is_transient(result.status, result.error):
                 return location
@@ -555,6 +566,8 @@ class _UrlClock:
     """
 
     budget: float
+    #: Retries this fetch may make (none for a URL asked once).
+    retries: int
     started: float | None = None
     timeouts_retried: bool = False
 
