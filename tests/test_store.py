@@ -259,6 +259,38 @@ def test_a_changed_claim_or_accept_is_judged_again_from_the_cache_with_no_reques
     assert len(server.hits) == sent, "judged again from the store, no request"
 
 
+def test_unchanged_seeds_are_read_back_from_the_store_and_changed_ones_parsed_again(
+    tmp_path: Path, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import linkcheck.seeds.reader as reader
+
+    parsed: list[str] = []
+    parse = reader.parse_seed
+
+    def counting(name: str, data: bytes, config: Config) -> Any:
+        parsed.append(name)
+        return parse(name, data, config)
+
+    monkeypatch.setattr(reader, "parse_seed", counting)
+    image = server.image("/p.jpg", picture(40, 30), ranges=True)
+    seeds = one_seed(tmp_path, image_seed(image, 40, 30))
+    write_seed(seeds, "t.txt", f'webUrl: "{server.page("/t")}"\ntitle: "T"')
+    _, first = run(cached(tmp_path, seeds))
+    assert len(parsed) == 2
+    second, again = run(cached(tmp_path, seeds))
+    assert len(parsed) == 2, "no seed was parsed again"
+    fields = ("seed", "field", "line", "url", "verdict", "reason", "message")
+    assert [[c[f] for f in fields] for c in again] == [[c[f] for f in fields] for c in first]
+    assert [s["title"] for s in second.seeds()] == [None, "T"]
+    write_seed(seeds, "s.txt", image_seed(image, 41, 30))  # a claim changed
+    _, changed = run(cached(tmp_path, seeds))
+    assert len(parsed) == 3 and [c["verdict"] for c in changed][:2] == ["ok", "failed"]
+    run(cached(tmp_path, seeds, fields=frozenset({"webUrl"})))
+    assert len(parsed) == 5, "other --fields: every seed parsed again"
+    run(local_config(tmp_path, seeds))
+    assert len(parsed) == 7, "without a store every seed is parsed"
+
+
 def test_an_entry_made_under_other_probe_settings_is_not_used(
     tmp_path: Path, server: LoopbackServer
 ) -> None:
@@ -409,6 +441,23 @@ def test_a_cache_from_a_newer_version_is_moved_aside(
     check(cached(tmp_path, seeds), warn=heard.append)
     assert "newer linkcheck" in heard[0]
     assert list(tmp_path.glob("cache.sqlite.broken-*"))
+
+
+def test_a_store_of_the_first_schema_is_migrated_and_keeps_its_outcomes(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    seeds = one_seed(tmp_path, f'webUrl: "{server.page("/old")}"')
+    run(cached(tmp_path, seeds))
+    with sqlite3.connect(tmp_path / "cache.sqlite") as db:  # back to what version 1 wrote
+        db.execute("DROP TABLE seeds")
+        db.execute("PRAGMA user_version = 1")
+    heard: list[str] = []
+    report = check(cached(tmp_path, seeds), warn=heard.append)
+    assert heard == [] and server.count("/old") == 1, "the stored outcome was served"
+    assert report.summary.to_dict()["cache"]["hit"] == 1
+    with sqlite3.connect(tmp_path / "cache.sqlite") as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert db.execute("SELECT count(*) FROM seeds").fetchone()[0] == 1
 
 
 @pytest.mark.parametrize("content", [b"my notes, not a database\n", "sqlite"])

@@ -256,7 +256,7 @@ class Runner:
     def _read(self, path: Path) -> Seed:
         """Read one seed; whatever goes wrong becomes that seed's error, never the run's."""
         try:
-            return read_seed(path, self.config)
+            return read_seed(path, self.config, self.store)
         except Exception as exc:
             log.debug("reading %s failed", path, exc_info=True)
             name = str(path).encode("utf-8", "backslashreplace").decode("utf-8")

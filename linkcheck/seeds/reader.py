@@ -8,13 +8,14 @@ impossible date or a bad tag elsewhere in the front matter is never even built.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import yaml
 
@@ -60,8 +61,20 @@ class _Unreadable:
 _UNREADABLE: Final = _Unreadable()
 
 
-def read_seed(path: Path, config: Config) -> Seed:
-    """Read one seed file; every problem is returned as a seed error, never raised."""
+class ParsedSeeds(Protocol):
+    """Seeds parsed on earlier runs (the results store), by file name and parse key."""
+
+    def seed(self, name: str, key: str) -> Seed | None: ...
+
+    def keep_seed(self, name: str, key: str, seed: Seed) -> None: ...
+
+
+def read_seed(path: Path, config: Config, parsed: ParsedSeeds | None = None) -> Seed:
+    """Read one seed file; every problem is returned as a seed error, never raised.
+
+    With ``parsed``, a file whose bytes, parse settings and linkcheck code are those of
+    an earlier run (its :func:`parse_key`) is not parsed again.
+    """
     name = display_path(path)
     try:
         data = read_seed_bytes(path, config.max_seed_bytes)
@@ -69,7 +82,35 @@ def read_seed(path: Path, config: Config) -> Seed:
         return _internal(name, exc)
     if isinstance(data, SeedError):
         return Seed(name, (), (data,))
-    return parse_seed(name, data, config)
+    if parsed is None:
+        return parse_seed(name, data, config)
+    key = parse_key(data, config)
+    seed = parsed.seed(name, key)
+    if seed is None:
+        seed = parse_seed(name, data, config)
+        parsed.keep_seed(name, key, seed)
+    return seed
+
+
+def parse_key(data: bytes, config: Config) -> str:
+    """What a parse of ``data`` depends on: the bytes, the settings that shape targets,
+    and the linkcheck code itself (so a reader fixed since is never bypassed)."""
+    settings = (sorted(config.fields), config.check_image_cache, config.amp_cache_domain)
+    digest = hashlib.sha256(_code_digest().encode())
+    digest.update(repr((settings, config.max_seed_bytes)).encode())
+    digest.update(data)
+    return digest.hexdigest()
+
+
+@functools.cache
+def _code_digest() -> str:
+    """SHA-256 of the linkcheck package's Python sources (about 2 ms, once per process)."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parents[1]
+    for source in sorted(package.rglob("*.py")):
+        digest.update(str(source.relative_to(package)).encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
 
 
 def parse_seed(name: str, data: bytes, config: Config) -> Seed:

@@ -1,4 +1,5 @@
-"""The results store: one SQLite file of outcomes and per-URL history, shared between runs.
+"""The results store: one SQLite file of outcomes, per-URL history and parsed seeds,
+shared between runs.
 
 SQLite through the standard library, in WAL mode with a busy timeout, so two runs
 (two CI jobs on one runner, say) can read and write it at once. Writes are buffered
@@ -21,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from linkcheck.model.config import HISTORY_RUNS
-from linkcheck.model.records import Outcome
+from linkcheck.model.records import Outcome, Seed
 
 Warn = Callable[[str], None]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: ``PRAGMA application_id``: "LKCH", so another program's database is never taken for ours.
 APPLICATION_ID = 0x4C4B4348
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -48,6 +49,12 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             verdict TEXT NOT NULL, reason TEXT NOT NULL,
             PRIMARY KEY (image, url, run_at)) WITHOUT ROWID""",
         "CREATE TABLE runs (run_at REAL PRIMARY KEY, finished_at REAL, urls INTEGER)",
+    ),
+    (
+        # One parsed seed per path, under the key of its bytes, settings and code.
+        """CREATE TABLE seeds (
+            name TEXT PRIMARY KEY, key TEXT NOT NULL, parsed_at REAL NOT NULL,
+            seed TEXT NOT NULL) WITHOUT ROWID""",
     ),
 )
 
@@ -215,6 +222,26 @@ class Store:
     def forget(self, image: bool, url: str) -> None:
         self._write("DELETE FROM outcomes WHERE image = ? AND url = ?", (int(image), url))
 
+    # -- parsed seeds -------------------------------------------------------------------------
+
+    def seed(self, name: str, key: str) -> Seed | None:
+        """The seed parsed from the file ``name`` when its key (bytes, settings, code) is
+        still ``key``, or None: reading it back is ten times cheaper than parsing it."""
+        row = self._read("SELECT seed FROM seeds WHERE name = ? AND key = ?", (name, key))
+        if row is None:
+            return None
+        try:
+            return Seed.from_dict(json.loads(row[0]))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def keep_seed(self, name: str, key: str, seed: Seed) -> None:
+        text = json.dumps(seed.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        self._write(
+            "INSERT OR REPLACE INTO seeds (name, key, parsed_at, seed) VALUES (?, ?, ?, ?)",
+            (name, key, time.time(), text),
+        )
+
     # -- history ------------------------------------------------------------------------------
 
     def streak(self, image: bool, url: str) -> Streak:
@@ -280,6 +307,7 @@ class Store:
             outcomes = db.execute("DELETE FROM outcomes WHERE fetched_at < ?", (cutoff,)).rowcount
             history = db.execute("DELETE FROM history WHERE run_at < ?", (cutoff,)).rowcount
             db.execute("DELETE FROM runs WHERE run_at < ?", (cutoff,))
+            db.execute("DELETE FROM seeds WHERE parsed_at < ?", (cutoff,))
         self._compact()
         return outcomes, history
 
@@ -289,6 +317,7 @@ class Store:
             outcomes = db.execute("DELETE FROM outcomes").rowcount
             db.execute("DELETE FROM history")
             db.execute("DELETE FROM runs")
+            db.execute("DELETE FROM seeds")
         self._compact()
         return outcomes
 
