@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -285,9 +286,10 @@ def _chain(check: Check) -> set[str]:
         urls += [outcome.url, *(hop.url for hop in outcome.redirects)]
         if outcome.final_url:
             urls.append(outcome.final_url)
-    return {_same_page(url) for url in urls}
+    return {_same_page(url) for url in set(urls)}
 
 
+@functools.lru_cache(maxsize=8192)  # a seed's rules compare the same URLs many times
 def _same_page(url: str) -> str:
     """A URL as the AMP link rules compare it: scheme, default port, a trailing slash,
     fragment, host case and tracking parameters do not make another page."""

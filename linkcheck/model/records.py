@@ -7,6 +7,7 @@ another process or judged again. Each has ``to_dict`` (plain JSON values) and
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -41,6 +42,7 @@ def is_transient(status: int | None, reason: Reason | None) -> bool:
     return status in RETRY_STATUSES
 
 
+@functools.lru_cache(maxsize=8192)  # asked for the same URLs by every layer
 def host_name(url: str) -> str:
     """The lower-case host of a URL (punycode for a normalised IDN), or "" when it has none."""
     try:
