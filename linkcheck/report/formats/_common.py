@@ -149,6 +149,13 @@ class RebasedView:
     def header(self) -> dict[str, Any]:
         return self._report.header()
 
+    def seed_texts(self) -> Iterator[str] | None:
+        """The report's own seed texts with their paths rebased, when it has them."""
+        texts = getattr(self._report, "seed_texts", None)
+        if not callable(texts):
+            return None
+        return (_rebased_text(text, self.path_base) for text in texts())
+
     def seeds(self) -> Iterator[dict[str, Any]]:
         base = self.path_base
         for seed in self._report.seeds():
@@ -158,6 +165,23 @@ class RebasedView:
                 if shown != path:
                     seed = {**seed, "path": shown}
             yield seed
+
+
+_PATH_KEY = '{"path": '
+_DECODER = json.JSONDecoder()
+
+
+def _rebased_text(text: str, base: str) -> str:
+    """A seed's JSON text (its ``"path"`` first, as the spool writes it) with the path
+    rebased; only the path is decoded and written again."""
+    if not text.startswith(_PATH_KEY):
+        seed = json.loads(text)
+        return json_text({**seed, "path": rebase(str(seed["path"]), base)})
+    path, end = _DECODER.raw_decode(text, len(_PATH_KEY))
+    if not isinstance(path, str):
+        return text
+    shown = rebase(path, base)
+    return text if shown == path else _PATH_KEY + json_text(shown) + text[end:]
 
 
 def path_base(report: ReportView) -> str | None:
@@ -241,6 +265,21 @@ def problems(seed: dict[str, Any]) -> Iterator[Problem]:
                 message=check.get("message", ""),
                 known=is_known(check),
             )
+
+
+def inert_problems(seed: dict[str, Any]) -> Iterator[Problem]:
+    """``problems(inert_data(seed))``, walking only the texts a problem shows."""
+    for problem in problems(seed):
+        yield Problem(
+            path=inert_data(problem.path),
+            line=problem.line,
+            field=inert_data(problem.field),
+            url=inert_data(problem.url),
+            verdict=inert_data(problem.verdict),
+            reason=inert_data(problem.reason),
+            message=inert_data(problem.message),
+            known=problem.known,
+        )
 
 
 #: The URL's lower-case host, "" when it has none or cannot be parsed (one rule for every layer).

@@ -25,9 +25,9 @@ from linkcheck.report.formats._common import (
     Problem,
     host,
     inert_data,
+    inert_problems,
     location,
     offline_note,
-    problems,
 )
 from linkcheck.report.formats.interface import ReportView
 
@@ -66,7 +66,7 @@ class TerminalFormat:
                 by_kind[(check["kind"], check["verdict"])] += 1
             if self.verbosity <= 0 and not _has_problem(seed):
                 continue  # nothing of it is printed: no need to escape it
-            seed_lines = self._seed_lines(inert_data(seed), unresolved)
+            seed_lines = self._seed_lines(seed, unresolved)
             if seed_lines and lines:
                 lines.append(Text(""))
             lines.extend(seed_lines)
@@ -95,11 +95,12 @@ class TerminalFormat:
             console.print(Text(message, style="bold yellow"))
 
     def _seed_lines(self, seed: dict[str, Any], unresolved: list[Problem]) -> list[Text]:
-        """The seed's lines; at normal verbosity its dns failures go to ``unresolved``."""
+        """The seed's lines, inert; at normal verbosity its dns failures go to ``unresolved``."""
         if self.verbosity > 0:
+            seed = inert_data(seed)
             return [_check_line(seed["path"], check) for check in seed.get("checks") or ()]
         lines = []
-        for problem in problems(seed):
+        for problem in inert_problems(seed):
             if problem.reason == "unsafe_url" and problem.message.startswith(_REFUSED_ADDRESS):
                 self.refused += 1
             if problem.reason == "dns":
