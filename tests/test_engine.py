@@ -61,10 +61,10 @@ def test_a_seed_whose_reading_raises_is_reported_and_the_others_are_checked(
     write_seed(tmp_path, "b.txt", 'webUrl: "https://news.test/b"')
     real = reader.read_seed
 
-    def flaky(path: Path, config: Config) -> Seed:
+    def flaky(path: Path, config: Config, parsed: reader.ParsedSeeds | None = None) -> Seed:
         if path.name == "a.txt":
             raise KeyError("boom")
-        return real(path, config)
+        return real(path, config, parsed)
 
     monkeypatch.setattr(runner, "read_seed", flaky)
     summary, seeds = _run(tmp_path, router)
@@ -203,7 +203,7 @@ def test_verbose_runs_log_a_contained_failure_with_its_traceback_escaped(
     write_seed(tmp_path, "a\x1b[2Jb.txt", f'webUrl: "{server.url("/")}"')
     server.add("/", Answer(200, b"<html></html>", {"Content-Type": "text/html"}))
 
-    def broken(path: Path, config: Config) -> Seed:
+    def broken(path: Path, config: Config, parsed: object = None) -> Seed:
         raise KeyError("boom")
 
     monkeypatch.setattr(runner, "read_seed", broken)

@@ -202,13 +202,20 @@ class Runner:
             for key, entry in list(self._fetches.items())
             if isinstance(entry, Outcome) and entry.transient and not self.budget_spent(key[1])
         }
+        if not earlier:
+            return  # every transient failure was asked once or spent its budget
         sources = {key: self._sources.get(key, MISS) for key in earlier}
         for key in earlier:
             del self._fetches[key]
             self._verdicts.pop(key, None)
         size = self.config.seed_window
         for start in range(0, len(self._held), size):
-            batch = [(index, self._read(path)) for index, path in self._held[start : start + size]]
+            read = [(index, self._read(path)) for index, path in self._held[start : start + size]]
+            batch = [
+                (index, seed)
+                for index, seed in read
+                if any(self._key(target) in earlier for target in seed.targets)
+            ]
             rechecked = await asyncio.gather(*(self._check_seed(seed) for _, seed in batch))
             if self.stopped is not None:
                 return
