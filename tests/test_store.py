@@ -400,10 +400,15 @@ def test_history_keeps_the_last_twenty_runs_per_url(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "h.sqlite", pytest.fail)
     assert store is not None
     for run_at in range(25):
-        store.record_run(float(run_at), [(False, "https://x.test/", "failed", "dns")], run_at + 1)
+        rare = [(True, "https://x.test/rare.png", "ok", "ok")] if run_at < 3 else []
+        rows = [(False, "https://x.test/", "failed", "dns"), *rare]
+        store.record_run(float(run_at), rows, run_at + 1)
     streak = store.streak(False, "https://x.test/")
     store.close()
     assert (streak.failures, streak.since, streak.passed_before) == (20, 5.0, False)
+    with sqlite3.connect(tmp_path / "h.sqlite") as db:
+        kept = db.execute("SELECT url, count(*) FROM history GROUP BY url ORDER BY url")
+        assert kept.fetchall() == [("https://x.test/", 20), ("https://x.test/rare.png", 3)]
 
 
 # -- faults -------------------------------------------------------------------------------

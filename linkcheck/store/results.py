@@ -142,7 +142,8 @@ class Store:
         self.path = path
         self._db: sqlite3.Connection | None = connection
         self._warn = warn
-        self._pending: list[tuple[str, tuple[Any, ...]]] = []
+        #: Statements not yet committed, with their values (a list: one row each).
+        self._pending: list[tuple[str, tuple[Any, ...] | list[tuple[Any, ...]]]] = []
         self._flushed = time.monotonic()
         self._busy_warned = False
 
@@ -262,24 +263,26 @@ class Store:
         self, run_at: float, verdicts: Iterable[tuple[bool, str, str, str]], finished_at: float
     ) -> None:
         """Append each URL's verdict of this run, keeping the last HISTORY_RUNS per URL."""
-        count = 0
-        for image, url, verdict, reason in verdicts:
-            count += 1
-            key = (int(image), url)
-            self._write(
-                "INSERT OR REPLACE INTO history (image, url, run_at, verdict, reason) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (*key, run_at, verdict, reason),
-            )
-            self._write(
-                "DELETE FROM history WHERE image = ? AND url = ? AND run_at < ("
-                "SELECT run_at FROM history WHERE image = ? AND url = ? "
-                "ORDER BY run_at DESC LIMIT 1 OFFSET ?)",
-                (*key, *key, HISTORY_RUNS - 1),
-            )
+        rows = [
+            (int(image), url, run_at, verdict, reason) for image, url, verdict, reason in verdicts
+        ]
+        self._write(
+            "INSERT OR REPLACE INTO history (image, url, run_at, verdict, reason) "
+            "VALUES (?, ?, ?, ?, ?)",
+            rows,
+        )
+        # One pass over the table (rows are kept in (image, url, run_at) order) rather
+        # than one DELETE per URL: rows past a URL's newest HISTORY_RUNS go.
+        self._write(
+            "DELETE FROM history WHERE (image, url, run_at) IN ("
+            "SELECT image, url, run_at FROM (SELECT image, url, run_at, row_number() OVER ("
+            "PARTITION BY image, url ORDER BY run_at DESC) AS newer FROM history) "
+            "WHERE newer > ?)",
+            (HISTORY_RUNS,),
+        )
         self._write(
             "INSERT OR REPLACE INTO runs (run_at, finished_at, urls) VALUES (?, ?, ?)",
-            (run_at, finished_at, count),
+            (run_at, finished_at, len(rows)),
         )
         self.flush()
 
@@ -346,7 +349,10 @@ class Store:
         try:
             with self._transaction() as db:
                 for statement, values in pending:
-                    db.execute(statement, values)
+                    if isinstance(values, list):
+                        db.executemany(statement, values)
+                    else:
+                        db.execute(statement, values)
         except sqlite3.OperationalError as exc:
             if _corrupt(exc):
                 self._fail(exc)
@@ -391,7 +397,7 @@ class Store:
             raise
         db.execute("COMMIT")
 
-    def _write(self, statement: str, values: tuple[Any, ...]) -> None:
+    def _write(self, statement: str, values: tuple[Any, ...] | list[tuple[Any, ...]]) -> None:
         if self._db is None:
             return
         self._pending.append((statement, values))
