@@ -37,6 +37,7 @@ from linkcheck.model.records import (
 )
 from linkcheck.report.document import SCHEMA_PATH, Report, Spool
 from linkcheck.report.formats import FORMATS, get_format
+from linkcheck.report.formats._common import RebasedView
 from linkcheck.report.formats.interface import ReportView
 from linkcheck.report.formats.terminal import TerminalFormat
 
@@ -392,6 +393,32 @@ def test_json_is_the_report_saved_by_a_run_and_valid_against_schema_v1(tmp_path:
     data = json.loads(text)
     assert [seed["path"] for seed in data["seeds"]] == [seed["path"] for seed in report.seeds()]
     jsonschema.validate(data, json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+
+
+class _Plain:
+    """A view with only header and seeds: the JSON format must encode each seed itself."""
+
+    def __init__(self, view: ReportView) -> None:
+        self.view = view
+
+    def header(self) -> dict[str, Any]:
+        return self.view.header()
+
+    def seeds(self) -> Iterator[dict[str, Any]]:
+        return self.view.seeds()
+
+
+@pytest.mark.parametrize("base", [".", "seeds", "elsewhere"])
+def test_json_copying_a_runs_seed_texts_equals_encoding_them_with_paths_rebased(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, base: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    view = RebasedView(_real_report(tmp_path), str(tmp_path / base))
+    copied = render("json", view)
+    assert copied == render("json", _Plain(view))
+    paths = [seed["path"] for seed in json.loads(copied)["seeds"]]
+    shown = {".": STORY, "seeds": "good story.txt", "elsewhere": STORY}[base]
+    assert paths[0] == shown
 
 
 def test_json_of_any_view_is_its_header_plus_its_seeds() -> None:

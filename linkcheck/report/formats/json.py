@@ -24,9 +24,13 @@ class JsonFormat:
         text = json_text(header, indent=1)
         stream.write(text[:-2] + ",\n" if header else "{\n")
         stream.write(' "seeds": [')
-        for index, seed in enumerate(report.seeds()):
+        # A run's own report keeps each seed as this very text: copied, not re-encoded.
+        texts = getattr(report, "seed_texts", None)
+        copied = texts() if callable(texts) else None
+        seeds = copied if copied is not None else map(json_text, report.seeds())
+        for index, text in enumerate(seeds):
             stream.write(",\n  " if index else "\n  ")
-            stream.write(json_text(seed))
+            stream.write(text)
         stream.write("\n ]\n}\n")
 
 
