@@ -8,6 +8,7 @@ processes' descriptors), so a test can see which worker asked, and kill exactly 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -26,11 +27,12 @@ from typing import Any
 import httpx
 import pytest
 
-from linkcheck.engine.runner import Runner, check
-from linkcheck.engine.workers import owner, share, worker_count
+from linkcheck.engine.runner import Runner, check, worker_fetches
+from linkcheck.engine.workers import WorkerPool, owner, share, worker_count
 from linkcheck.model.config import Config
 from linkcheck.model.shards import Shard, host_partition
 from tests.conftest import local_config, picture, write_seed
+from tests.server import LoopbackServer
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="needs all of 127.0.0.0/8 and /proc"
@@ -375,3 +377,24 @@ def test_inside_a_shard_hosts_still_spread_over_every_worker() -> None:
 def test_run_wide_limits_are_shared_among_workers_and_sum_to_the_setting() -> None:
     assert [share(128, 3, i) for i in range(3)] == [43, 43, 42]
     assert [share(2, 4, i) for i in range(4)] == [1, 1, 1, 1]
+
+
+def test_jobs_given_before_a_worker_connects_are_served(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    """The first seeds' fetches can be queued before the worker has connected: they then
+    travel in the same frame as its settings, and must not be dropped with it."""
+    url = server.page("/early")
+    config = local_config(tmp_path, tmp_path, workers=2)
+
+    async def first_fetch() -> int | None:
+        pool = WorkerPool(config, 2, worker_fetches)
+        pool.start()
+        try:
+            outcome = await asyncio.wait_for(pool.fetch(False, url), 20)  # no yield before it
+        finally:
+            await pool.finish()
+        return outcome.status
+
+    assert asyncio.run(first_fetch()) == 200
+    assert server.count("/early") == 1

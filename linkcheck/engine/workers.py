@@ -163,7 +163,7 @@ async def _serve(channel: socket.socket) -> None:
     first = await _read(reader)
     if not first:
         return
-    make, config = first[0]
+    (make, config), *early = first  # jobs given before the worker connected share its frame
     fetches = make(config)
     outbox = _Outbox(writer)
     tasks: set[asyncio.Task[None]] = set()
@@ -182,7 +182,8 @@ async def _serve(channel: socket.socket) -> None:
         outbox.put((_DONE, job, outcome, fetches.budget_spent(url)))
 
     try:
-        while (messages := await _read(reader)) is not None:
+        messages: list[tuple[Any, ...]] | None = early
+        while messages is not None:
             for message in messages:
                 kind = message[0]
                 if kind in (_FETCH, _ASK):
@@ -199,6 +200,7 @@ async def _serve(channel: socket.socket) -> None:
                     outbox.flush()
                     await writer.drain()
                     return
+            messages = await _read(reader)
     finally:
         for task in tasks:
             task.cancel()
