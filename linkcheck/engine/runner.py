@@ -58,7 +58,9 @@ from linkcheck.model.reasons import Reason, Verdict
 
 FetchKey = tuple[bool, str]
 Entry = asyncio.Task[Outcome] | Outcome
-Window = asyncio.Queue[tuple[Path, asyncio.Task[tuple[SeedResult, bool]]] | None]
+Window = asyncio.Queue[tuple[Path, asyncio.Future[tuple[SeedResult, bool]]] | None]
+#: A target's check and whether it failed transiently.
+Done = tuple[Check, bool]
 Warn = Callable[[str], None]
 #: Where a check's outcome came from, with a results store: stored, confirmed by a 304, fetched.
 HIT, REVALIDATED, MISS = "hit", "revalidated", "miss"
@@ -168,7 +170,13 @@ class Runner:
                 seed = self._read(path)
                 if self.progress is not None:
                     self.progress.planned(len(seed.targets))
-                await window.put((path, asyncio.create_task(self._check_seed(seed))))
+                done = [self._check_target_now(target) for target in seed.targets]
+                if all(check is not None for check in done):  # nothing to wait for
+                    ready = asyncio.get_running_loop().create_future()
+                    ready.set_result(self._seed_result(seed, done))
+                    await window.put((path, ready))
+                    continue
+                await window.put((path, asyncio.create_task(self._check_seed(seed, done))))
                 await asyncio.sleep(0)  # let the first fetches start while seeds are read
             await window.put(None)
             await writer
@@ -240,11 +248,27 @@ class Runner:
             checks.append(check)
         return SeedResult.of(seed, judge_seed(checks, self.policy))
 
-    async def _check_seed(self, seed: Seed) -> tuple[SeedResult, bool]:
-        """The seed's result, and whether any of its checks failed transiently."""
-        outcomes = await asyncio.gather(*(self._check_target(t) for t in seed.targets))
-        checks = judge_seed((check for check, _ in outcomes), self.policy)
-        return SeedResult.of(seed, checks), any(transient for _, transient in outcomes)
+    async def _check_seed(
+        self, seed: Seed, done: list[Done | None] | None = None
+    ) -> tuple[SeedResult, bool]:
+        """The seed's result, and whether any of its checks failed transiently.
+
+        ``done`` holds the checks :meth:`_check_target_now` could give at once; the
+        others wait for their fetches (a task each only for those).
+        """
+        if done is None:
+            done = [self._check_target_now(target) for target in seed.targets]
+        waiting = [index for index, check in enumerate(done) if check is None]
+        if waiting:
+            found = await asyncio.gather(*(self._check_target(seed.targets[i]) for i in waiting))
+            for index, check in zip(waiting, found, strict=True):
+                done[index] = check
+        return self._seed_result(seed, done)
+
+    def _seed_result(self, seed: Seed, done: list[Done | None]) -> tuple[SeedResult, bool]:
+        checks = [check for check in done if check is not None]
+        result = SeedResult.of(seed, judge_seed((check for check, _ in checks), self.policy))
+        return result, any(transient for _, transient in checks)
 
     def _judge_unfetched(self, target: Target) -> Check | None:
         """The check of a target that is not requested (bad URL, excluded, run stopped)."""
@@ -277,6 +301,27 @@ class Runner:
         except Exception as exc:
             log.debug("judging %s failed", target.url, exc_info=True)
             return _internal(target, exc, outcome)
+
+    def _check_target_now(self, target: Target) -> Done | None:
+        """The target's check when it needs no waiting (not requested, or its URL's outcome
+        is known or stored); None when its fetch is under way. The same boundary as
+        :meth:`_check_target`: no exception of one URL leaves it."""
+        try:
+            done: Done | None = None
+            unfetched = self._judge_unfetched(target)
+            if unfetched is not None:
+                done = unfetched, False
+            else:
+                entry = self._fetch_once(target)
+                if not isinstance(entry, Outcome):
+                    return None
+                done = self._judge(target, entry), entry.transient
+        except Exception as exc:
+            log.debug("checking %s failed", target.url, exc_info=True)
+            done = _internal(target, exc), False
+        if self.progress is not None and not self._rechecking:
+            self.progress.checked()
+        return done
 
     async def _check_target(self, target: Target) -> tuple[Check, bool]:
         """One target's check; no exception of one URL ever leaves this boundary."""
@@ -320,7 +365,11 @@ class Runner:
         if entry is None:
             fetch: Coroutine[Any, Any, Outcome]
             if self.store is not None:
-                fetch = self._fetch_through_store(key)
+                stored = self._from_store(key)
+                if isinstance(stored, Outcome):
+                    self._fetches[key] = stored
+                    return stored
+                fetch = stored
             else:
                 fetch = self.fetch_fresh(as_image, url)
             task = self._fetches[key] = asyncio.create_task(_contained(url, fetch))
@@ -371,8 +420,9 @@ class Runner:
     async def aclose(self) -> None:
         await self.fetcher.aclose()
 
-    async def _fetch_through_store(self, key: FetchKey) -> Outcome:
-        """The URL's outcome from the store when fresh, confirmed by a 304, or fetched anew.
+    def _from_store(self, key: FetchKey) -> Outcome | Coroutine[Any, Any, Outcome]:
+        """The URL's outcome from the store when fresh; else the coroutine that confirms
+        it with a conditional request or fetches it anew.
 
         Outcomes that may be transient are never served (:func:`~linkcheck.store.servable`);
         a stale one with validators is asked for with If-None-Match /
@@ -388,7 +438,12 @@ class Runner:
                 self._sources[key] = HIT
                 return served(stored.outcome)
             if stored.has_validators:
-                return await self._revalidate(key, stored.outcome, started)
+                return self._revalidate(key, stored.outcome, started)
+        return self._fetch_missing(key, started)
+
+    async def _fetch_missing(self, key: FetchKey, started: float) -> Outcome:
+        """A URL the store cannot serve, fetched now and kept."""
+        as_image, url = key
         fetched = await self.fetch_fresh(as_image, url, self._failed_last_run(key))
         self._sources[key] = MISS
         self._keep(key, fetched, started)
