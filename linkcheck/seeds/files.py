@@ -20,7 +20,7 @@ from linkcheck.model.records import SeedError
 #: Called with (escaped path, why) for each candidate seed file that is skipped.
 OnSkip = Callable[[str, str], None]
 
-_CHUNK = 1 << 20
+_CHUNK = 1 << 16
 
 
 def display_path(path: Path | str) -> str:
@@ -134,7 +134,7 @@ def read_seed_bytes(path: Path, limit: int) -> bytes | SeedError:
                 return _not_regular(info.st_mode)
             if info.st_size > limit:
                 return _too_large(f"the file has {info.st_size} bytes", limit)
-            data = _read_at_most(fd, limit + 1)
+            data = _read_at_most(fd, limit + 1, info.st_size)
         finally:
             os.close(fd)
     except OSError as exc:
@@ -144,11 +144,15 @@ def read_seed_bytes(path: Path, limit: int) -> bytes | SeedError:
     return data
 
 
-def _read_at_most(fd: int, most: int) -> bytes:
+def _read_at_most(fd: int, most: int, expected: int) -> bytes:
+    """Up to ``most`` bytes; the first read asks for the ``expected`` size and one byte more
+    (a 1 MiB buffer per small file costs more than reading it), later reads a chunk each."""
     chunks: list[bytes] = []
     left = most
+    want = expected + 1 if expected > 0 else _CHUNK
     while left > 0:
-        chunk = os.read(fd, min(left, _CHUNK))
+        chunk = os.read(fd, min(left, want))
+        want = _CHUNK
         if not chunk:
             break
         chunks.append(chunk)
