@@ -271,15 +271,20 @@ class Store:
             "VALUES (?, ?, ?, ?, ?)",
             rows,
         )
-        # One pass over the table (rows are kept in (image, url, run_at) order) rather
-        # than one DELETE per URL: rows past a URL's newest HISTORY_RUNS go.
-        self._write(
-            "DELETE FROM history WHERE (image, url, run_at) IN ("
-            "SELECT image, url, run_at FROM (SELECT image, url, run_at, row_number() OVER ("
-            "PARTITION BY image, url ORDER BY run_at DESC) AS newer FROM history) "
-            "WHERE newer > ?)",
+        self.flush()
+        # Rows past a URL's newest HISTORY_RUNS go: one scan in key order finds the URLs
+        # that have more, and only theirs are trimmed.
+        over = self._read_all(
+            "SELECT image, url FROM history GROUP BY image, url HAVING count(*) > ?",
             (HISTORY_RUNS,),
         )
+        if over:
+            self._write(
+                "DELETE FROM history WHERE image = ? AND url = ? AND run_at <= ("
+                "SELECT run_at FROM history WHERE image = ? AND url = ? "
+                "ORDER BY run_at DESC LIMIT 1 OFFSET ?)",
+                [(image, url, image, url, HISTORY_RUNS) for image, url in over],
+            )
         self._write(
             "INSERT OR REPLACE INTO runs (run_at, finished_at, urls) VALUES (?, ?, ?)",
             (run_at, finished_at, len(rows)),
