@@ -723,3 +723,15 @@ def test_without_range_a_large_image_is_not_read_whole_and_says_so(
         assert outcome.image.integrity is Integrity.NOT_CHECKED
         assert outcome.image.notes == (images.END_NOT_CHECKED,)
         assert outcome.bytes_read < images.WHOLE_READ_MAX_BYTES + 64 * 1024
+
+
+def test_validators_are_kept_only_when_a_results_store_will_read_them(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    """Every URL's outcome stays in memory for the whole run: its ETag and Last-Modified
+    strings are worth keeping only for revalidation by the store."""
+    url = server.image("/v.jpg", picture(8, 6), ranges=True)
+    plain = probe_one(tmp_path, url)
+    stored = probe_one(tmp_path, url, cache=tmp_path / "c.sqlite")
+    assert (plain.image and plain.image.width, plain.etag) == (8, None)
+    assert stored.etag is not None and stored.etag.startswith('"')
