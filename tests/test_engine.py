@@ -6,6 +6,7 @@ import io
 import logging
 import os
 import random
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import respx
 from PIL import Image
 
 from linkcheck.cli import main
-from linkcheck.engine import runner
+from linkcheck.engine import memory, runner
 from linkcheck.engine.runner import check
 from linkcheck.model import judge as judging
 from linkcheck.model.config import Config
@@ -314,3 +315,18 @@ def test_the_page_probe_skips_body_markup_but_still_finds_a_late_heading() -> No
     assert (facts.title, facts.heading, facts.head_complete) == ("Story", "Page not found", True)
     no_heading = page_facts(f"{head}<body>{filler}</body>".encode(), "text/html", "https://n.test/")
     assert no_heading.heading is None and no_heading.title == "Story"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
+def test_a_long_run_gives_freed_memory_back_to_the_system_now_and_then(
+    tmp_path: Path, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert memory.trimmer() is not None, "this C library has malloc_trim"
+    trims: list[float] = []
+    monkeypatch.setattr(memory, "trimmer", lambda: lambda: trims.append(time.monotonic()))
+    monkeypatch.setattr(memory, "TRIM_SECONDS", 0.05)
+    url = server.add("/slow", slow_headers(0.4))
+    write_seed(tmp_path, "s.txt", f'webUrl: "{url}"')
+    report = check(local_config(tmp_path, tmp_path))
+    assert report.summary.ok == 1
+    assert len(trims) >= 3, "trimmed every TRIM_SECONDS while the run lasted"

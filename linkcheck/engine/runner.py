@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from linkcheck.engine import memory
 from linkcheck.engine.filters import UrlFilter
 from linkcheck.engine.selection import Selection, select_seeds
 from linkcheck.engine.workers import Tally, WorkerPool, worker_count
@@ -133,6 +134,7 @@ class Runner:
         if self.baseline is not None:
             spool.summary.baseline = baseline_counts(str(self.baseline.source))
         flusher = asyncio.create_task(self._flush_regularly()) if self.store else None
+        trimming = asyncio.create_task(memory.trim_regularly())
         tally: Tally | None = None
         try:
             if self.pool is not None:
@@ -144,6 +146,7 @@ class Runner:
         finally:
             if flusher is not None:
                 flusher.cancel()
+            trimming.cancel()
             if timer is not None:
                 timer.cancel()
             try:

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from linkcheck.engine import memory
 from linkcheck.model.config import Config
 from linkcheck.model.reasons import Reason
 from linkcheck.model.records import Outcome, host_name
@@ -167,6 +168,7 @@ async def _serve(channel: socket.socket) -> None:
     fetches = make(config)
     outbox = _Outbox(writer)
     tasks: set[asyncio.Task[None]] = set()
+    trimming = asyncio.create_task(memory.trim_regularly())  # the fetching half's buffers
 
     async def run(kind: str, job: int, as_image: bool, url: str, headers: Any, once: bool) -> None:
         try:
@@ -202,6 +204,7 @@ async def _serve(channel: socket.socket) -> None:
                     return
             messages = await _read(reader)
     finally:
+        trimming.cancel()
         for task in tasks:
             task.cancel()
         await fetches.aclose()
