@@ -5,6 +5,8 @@
 The checker runs as its own process, so its CPU time and peak RSS (from ``os.wait4``) are
 its alone; the server runs in another. With ``--peers``, lychee and linkinator then check
 the same unique URLs against the same server, one after another, measured the same way.
+With ``--shards N``, a full run is followed by N ``--shard K/N`` runs and their
+``linkcheck merge``, checked against the full run and for hosts two shards asked.
 The latency lower bound is computed from the server's own per-host request counts and
 latencies: max over hosts of ceil(n_h / c) * L_h. Nothing here asserts on time: the output
 is figures and ratios. Every wait is bounded, and every child process is ended on exit,
@@ -27,7 +29,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -69,6 +71,8 @@ class BenchConfig:
     checker_pythonpath: Path | None = None
     peers: tuple[str, ...] = ()
     peer_paths: tuple[tuple[str, str], ...] = ()
+    #: Shard runs after the full run (``--shards``); 0 for none.
+    shards: int = 0
     quiet: bool = False
 
 
@@ -148,6 +152,14 @@ def _measured_run(
     config: BenchConfig, web: BenchWeb, name: str = ""
 ) -> tuple[dict[str, Any], Path]:
     """One checker run against the running web: its metrics and its report's path."""
+    metrics, report_path, _ = _measured_pass(config, web, name)
+    return metrics, report_path
+
+
+def _measured_pass(
+    config: BenchConfig, web: BenchWeb, name: str = ""
+) -> tuple[dict[str, Any], Path, dict[str, Any]]:
+    """:func:`_measured_run` plus the server's per-host counts of this run alone."""
     suffix = f"-{name}" if name else ""
     before = _get_json(f"{web.stats_url}/reset")
     report_path = web.work / f"report{suffix}.json"
@@ -165,7 +177,7 @@ def _measured_run(
     facts = read_report(report_path, files)
     cpu = after["cpu_s"] - before["cpu_s"]
     metrics = _metrics(config, web.corpus, usage, facts, after, cpu)
-    return metrics, report_path
+    return metrics, report_path, after["hosts"]
 
 
 def run_benchmark(config: BenchConfig) -> dict[str, Any]:
@@ -250,8 +262,7 @@ def _cache_figures(
     def share(key: str, value: float) -> float | None:
         return round(value / cold[key], 4) if cold[key] else None
 
-    differing = [key for key, value in cold_verdicts.items() if verdicts.get(key) != value]
-    differing += [key for key in verdicts if key not in cold_verdicts]
+    differing, examples = _verdict_differences(cold_verdicts, verdicts)
     return {
         "server_requests": metrics["server_requests"],
         "requests_share": share("server_requests", metrics["server_requests"]),
@@ -265,15 +276,25 @@ def _cache_figures(
         "failed": metrics["failed"],
         "unexpected_verdicts": metrics["unexpected_verdicts"],
         "verdicts_equal_cold": not differing,
-        "verdicts_differing": len(differing),
-        "differing_examples": [
-            f"{url} ({field}): {cold_verdicts.get((path, field, url))} -> "
-            f"{verdicts.get((path, field, url))}"
-            for path, field, url in differing[:5]
-        ],
+        "verdicts_differing": differing,
+        "differing_examples": examples,
         "exit_code": metrics["exit_code"],
         "timed_out": metrics["timed_out"],
     }
+
+
+def _verdict_differences(
+    expected: dict[tuple[str, str, str], tuple[str, str]],
+    actual: dict[tuple[str, str, str], tuple[str, str]],
+) -> tuple[int, list[str]]:
+    """How many checks differ (or are missing on one side), and up to five of them."""
+    differing = [key for key, value in expected.items() if actual.get(key) != value]
+    differing += [key for key in actual if key not in expected]
+    examples = [
+        f"{url} ({field}): {expected.get((path, field, url))} -> {actual.get((path, field, url))}"
+        for path, field, url in differing[:5]
+    ]
+    return len(differing), examples
 
 
 def format_cache_table(result: dict[str, Any]) -> str:
@@ -310,6 +331,198 @@ def format_cache_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+#: Reasons of checks a run answers without a request: they say nothing of who owns a host.
+_NOT_REQUESTED = frozenset({"not_in_shard", "invalid_url", "unsafe_url", "excluded"})
+#: The summary counts a merged report must share with the single run.
+_SUMMARY_COUNTS = ("seeds", "checks", "ok", "warning", "failed", "skipped")
+
+
+def run_shard_benchmark(config: BenchConfig) -> dict[str, Any]:
+    """A full run, then ``--shard K/N`` runs one after another on ONE server and corpus,
+    then ``linkcheck merge`` of their reports: the merged verdicts and summary against the
+    full run's, and the hosts that more than one shard sent requests to (there must be none)."""
+    count = config.shards
+    with _bench_web(config) as web:
+        single, single_report, hosts = _measured_pass(config, web, "single")
+        single["hosts_requested"] = sum(1 for host in hosts.values() if host["requests"])
+        shards: list[dict[str, Any]] = []
+        reports: list[Path] = []
+        for index in range(1, count + 1):
+            args = (*config.checker_args, f"--shard={index}/{count}")
+            shard_config = replace(config, checker_args=args)
+            metrics, report, hosts = _measured_pass(shard_config, web, f"shard{index}")
+            shards.append(_shard_figures(f"{index}/{count}", metrics, report, hosts))
+            reports.append(report)
+        merge, merged = _run_merge(config, web, reports)
+        result = _shard_result(config, single, single_report, shards, merge, merged)
+    if not config.quiet:
+        print(format_shard_table(result))
+        if config.work_dir is not None or config.keep:
+            print(f"seeds, reports and logs kept in {web.work}")
+    return result
+
+
+def _shard_figures(
+    shard: str, metrics: dict[str, Any], report: Path, hosts: dict[str, Any]
+) -> dict[str, Any]:
+    """One shard run: what it cost, which hosts the server saw it ask, which it checked."""
+    checked = [
+        url for (_, _, url), (_, reason) in report_verdicts(report).items()
+        if reason not in _NOT_REQUESTED
+    ]  # fmt: skip
+    return {
+        "shard": shard,
+        "wall_s": metrics["wall_s"],
+        "server_requests": metrics["server_requests"],
+        "hosts_requested": sorted(name for name, host in hosts.items() if host["requests"]),
+        "checks_done": len(checked),
+        "hosts_checked": sorted({urlsplit(url).hostname or "" for url in checked}),
+        "exit_code": metrics["exit_code"],
+        "timed_out": metrics["timed_out"],
+    }
+
+
+def _run_merge(
+    config: BenchConfig, web: BenchWeb, reports: list[Path]
+) -> tuple[dict[str, Any], Path | None]:
+    """``linkcheck merge`` as its own process, timed; the merged report's path unless refused."""
+    merged = web.work / "merged.json"
+    merged.unlink(missing_ok=True)
+    log = web.work / "merge.log"
+    command = [sys.executable, "-m", "linkcheck", "merge", *map(str, reports)]
+    command += ["-o", str(merged), "-q"]
+    usage = _run_child(command, web.work, _checker_env(config), log, config.timeout_s)
+    figures: dict[str, Any] = {
+        "wall_s": round(usage.wall_s, 3),
+        "exit_code": usage.exit_code,
+        "timed_out": usage.timed_out,
+        "error": None,
+    }
+    if not merged.exists():
+        figures["error"] = log.read_text(errors="replace")[-2000:].strip() or "no report"
+        return figures, None
+    return figures, merged
+
+
+def _summary_counts(report: Path) -> dict[str, int]:
+    summary = _stream_report(report)[0].get("summary", {})
+    return {key: summary.get(key, 0) for key in _SUMMARY_COUNTS}
+
+
+def _shard_result(
+    config: BenchConfig,
+    single: dict[str, Any],
+    single_report: Path,
+    shards: list[dict[str, Any]],
+    merge: dict[str, Any],
+    merged: Path | None,
+) -> dict[str, Any]:
+    """The figures of :func:`run_shard_benchmark`; sums and shares are of the single run."""
+    expected = report_verdicts(single_report)
+    if merged is not None:
+        differing, examples = _verdict_differences(expected, report_verdicts(merged))
+    else:
+        differing, examples = len(expected), ["the merge wrote no report"]
+    askers: dict[str, list[str]] = {}
+    for shard in shards:
+        for host in shard["hosts_requested"]:
+            askers.setdefault(host, []).append(shard["shard"])
+    shared = {host: names for host, names in sorted(askers.items()) if len(names) > 1}
+    wall_sum = round(sum(shard["wall_s"] for shard in shards), 3)
+    requests_sum = sum(shard["server_requests"] for shard in shards)
+    single_counts = _summary_counts(single_report)
+    merged_counts = _summary_counts(merged) if merged is not None else None
+    return {
+        "seeds": config.seeds,
+        "hosts": config.hosts,
+        "latency_ms": config.latency_ms,
+        "latency_max_ms": config.latency_max_ms,
+        "shard_count": config.shards,
+        "single": {
+            "wall_s": single["wall_s"],
+            "server_requests": single["server_requests"],
+            "hosts_requested": single["hosts_requested"],
+            "checks": single["checks"],
+            "unexpected_verdicts": single["unexpected_verdicts"],
+            "exit_code": single["exit_code"],
+            "timed_out": single["timed_out"],
+        },
+        "shards": shards,
+        "shard_wall_sum_s": wall_sum,
+        "wall_sum_share": round(wall_sum / single["wall_s"], 4) if single["wall_s"] else None,
+        "shard_requests_sum": requests_sum,
+        "requests_sum_share": round(requests_sum / single["server_requests"], 4)
+        if single["server_requests"]
+        else None,
+        "merge": merge,
+        "merged_verdicts_equal_single": merged is not None and not differing,
+        "verdicts_differing": differing,
+        "differing_examples": examples,
+        "summary_single": single_counts,
+        "summary_merged": merged_counts,
+        "summaries_equal": merged_counts == single_counts,
+        "shared_hosts": shared,
+        "shared_host_count": len(shared),
+        "load_before": single["load_before"],
+        "load_after": os.getloadavg()[0],
+        "linkcheck": single["linkcheck"],
+    }
+
+
+def format_shard_table(result: dict[str, Any]) -> str:
+    """One row per run (the single one, each shard, their sum), then the merge's checks."""
+    single = result["single"]
+    lines = [
+        f"shards: {result['seeds']:,} seeds, {result['hosts']} hosts, latency "
+        f"{_latency_text(result)}, one server for all runs, shards one after another",
+        f"{'run':<10} {'wall s':>8} {'requests':>9} {'hosts asked':>11} {'checks done':>11} "
+        f"{'exit':>4}",
+        f"{'single':<10} {single['wall_s']:>8.2f} {single['server_requests']:>9,} "
+        f"{single['hosts_requested']:>11} {single['checks']:>11,} {single['exit_code']:>4}",
+    ]
+    for shard in result["shards"]:
+        lines.append(
+            f"{'shard ' + shard['shard']:<10} {shard['wall_s']:>8.2f} "
+            f"{shard['server_requests']:>9,} {len(shard['hosts_requested']):>11} "
+            f"{shard['checks_done']:>11,} {shard['exit_code']:>4}"
+        )
+    lines.append(
+        f"{'shard sum':<10} {result['shard_wall_sum_s']:>8.2f} "
+        f"{result['shard_requests_sum']:>9,}   ({_pct(result['wall_sum_share'])} of the single "
+        f"wall time, {_pct(result['requests_sum_share'])} of its requests)"
+    )
+    merge = result["merge"]
+    lines.append(f"merge: {merge['wall_s']:.2f} s, exit {merge['exit_code']}")
+    if merge["error"]:
+        lines.append(f"  the merge wrote no report: {merge['error']}")
+    same = "yes" if result["merged_verdicts_equal_single"] else "NO"
+    lines.append(
+        f"merged verdicts = single run's? {same} ({result['verdicts_differing']:,} differ)"
+    )
+    lines += [f"  differs: {example}" for example in result["differing_examples"]]
+    counts = ", ".join(f"{key} {value:,}" for key, value in result["summary_single"].items())
+    if result["summaries_equal"]:
+        lines.append(f"merged summary = single run's? yes: {counts}")
+    else:
+        lines.append(f"merged summary = single run's? NO: single {counts}")
+        lines.append(f"  merged {result['summary_merged']}")
+    lines.append(f"hosts asked by more than one shard: {result['shared_host_count']}")
+    lines += [
+        f"  {host}: shards {', '.join(names)}" for host, names in result["shared_hosts"].items()
+    ]
+    for run in (single, *result["shards"]):
+        if run["timed_out"]:
+            lines.append(f"  {run.get('shard', 'single')}: hit the harness timeout and was killed")
+    if single["unexpected_verdicts"]:
+        lines.append(f"  single: {single['unexpected_verdicts']} verdicts not as corpus implies")
+    lines.append(
+        f"machine: 1-min load average {result['load_before']} before, "
+        f"{result['load_after']:.2f} after; linkcheck: {result['linkcheck']}"
+    )
+    lines.append("(requests and hosts asked as the server counted them, reset before each run)")
+    return "\n".join(lines)
+
+
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
@@ -343,7 +556,7 @@ def _start_server(
         f"--cache-dir={config.cache_dir}",
         f"--ready-file={ready}",
         f"--stats-file={work / 'server-stats.json'}",
-        f"--max-lifetime={config.timeout_s * (1 + len(config.peers)) + 600}",
+        f"--max-lifetime={config.timeout_s * (1 + len(config.peers) + config.shards) + 600}",
     ]
     if config.latency_max_ms is not None:
         command.append(f"--latency-max={config.latency_max_ms}")
@@ -947,9 +1160,10 @@ def format_peers(m: dict[str, Any]) -> list[str]:
     return rows
 
 
-def smoke(tmp_dir: Path | str, cache_runs: bool = False) -> dict[str, Any]:
+def smoke(tmp_dir: Path | str, cache_runs: bool = False, shards: int = 0) -> dict[str, Any]:
     """The whole benchmark at toy size (20 seeds, no latency, 3 hosts, tiny images);
-    with ``cache_runs``, its cold, warm and stale results-store runs instead."""
+    with ``cache_runs``, its cold, warm and stale results-store runs instead; with
+    ``shards``, a full run beside that many shard runs and their merge."""
     tmp = Path(tmp_dir)
     config = BenchConfig(
         seeds=20,
@@ -959,7 +1173,10 @@ def smoke(tmp_dir: Path | str, cache_runs: bool = False) -> dict[str, Any]:
         cache_dir=tmp / "cache",
         work_dir=tmp / "work",
         timeout_s=25.0,
+        shards=shards,
     )
+    if shards:
+        return run_shard_benchmark(config)
     return run_cache_benchmark(config) if cache_runs else run_benchmark(config)
 
 
@@ -1002,6 +1219,12 @@ def main(argv: list[str] | None = None) -> int:
         "--cache-runs",
         action="store_true",
         help="three runs on one server and corpus with a results store: cold, warm, stale",
+    )
+    parser.add_argument(
+        "--shards",
+        type=int,
+        metavar="N",
+        help="a full run, then N --shard K/N runs one after another on one server, merged",
     )
     parser.add_argument("--json", type=Path, help="also write the metrics here")
     parser.add_argument("--repeat", type=int, default=1, help="runs; medians are printed [1]")
@@ -1053,20 +1276,20 @@ def main(argv: list[str] | None = None) -> int:
         checker_pythonpath=args.checker_pythonpath.resolve() if args.checker_pythonpath else None,
         peers=peers,
         peer_paths=peer_paths,
+        shards=args.shards or 0,
     )
     runs: list[dict[str, Any]] = []
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    if args.shards is not None:
+        if args.shards < 1:
+            parser.error("--shards must be at least 1")
+        if peers or args.repeat > 1 or args.cache_runs:
+            parser.error("--shards runs neither peers, repeats nor results-store runs")
+        return _run_and_write(run_shard_benchmark, config, args.json)
     if args.cache_runs:
         if peers or args.repeat > 1:
             parser.error("--cache-runs runs neither peers nor repeats")
-        try:
-            cached = run_cache_benchmark(config)
-        except KeyboardInterrupt:
-            print("interrupted; the server and the checker were stopped", file=sys.stderr)
-            return 130
-        if args.json:
-            args.json.write_text(json.dumps(cached, indent=1))
-        return 0
+        return _run_and_write(run_cache_benchmark, config, args.json)
     try:
         for _ in range(max(1, args.repeat)):
             runs.append(run_benchmark(config))
@@ -1081,6 +1304,20 @@ def main(argv: list[str] | None = None) -> int:
         result = {**result, "runs": runs}
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
+    return 0
+
+
+def _run_and_write(
+    run: Callable[[BenchConfig], dict[str, Any]], config: BenchConfig, out: Path | None
+) -> int:
+    """One run of a multi-run mode; its figures to ``out`` when given; 130 on Ctrl-C."""
+    try:
+        result = run(config)
+    except KeyboardInterrupt:
+        print("interrupted; the server and the checker were stopped", file=sys.stderr)
+        return 130
+    if out:
+        out.write_text(json.dumps(result, indent=1))
     return 0
 
 

@@ -49,6 +49,28 @@ def test_a_second_and_a_stale_run_reuse_the_results_store_with_the_same_verdicts
     assert all(run["unexpected_verdicts"] == 0 for run in (cold, warm, stale))
 
 
+def test_shard_runs_merge_to_the_full_runs_verdicts_and_never_share_a_host(
+    tmp_path: Path,
+) -> None:
+    result = smoke(tmp_path, shards=3)
+    shards = result["shards"]
+    assert [shard["shard"] for shard in shards] == ["1/3", "2/3", "3/3"]
+    assert result["merge"]["error"] is None, "merge took the shard reports"
+    assert result["merged_verdicts_equal_single"], result["differing_examples"]
+    assert result["summaries_equal"], (result["summary_single"], result["summary_merged"])
+    assert result["shared_host_count"] == 0, result["shared_hosts"]
+    checked = [host for shard in shards for host in shard["hosts_checked"]]
+    assert sorted(checked) == sorted(set(checked)), "each host is checked by one shard"
+    assert len(set(checked)) == 3, "the three hosts are all checked by some shard"
+    assert sum(1 for shard in shards if shard["server_requests"]) >= 2, "work is split"
+    for shard in shards:
+        if shard["hosts_checked"]:
+            assert shard["server_requests"] > 0, shard
+            assert set(shard["hosts_checked"]) <= set(shard["hosts_requested"]), shard
+    assert sum(shard["checks_done"] for shard in shards) == result["single"]["checks"]
+    assert result["single"]["unexpected_verdicts"] == 0
+
+
 def test_the_bench_server_answers_a_matching_condition_with_304_even_with_range() -> None:
     headers = (("Content-Type", "image/jpeg"), ("ETag", '"abc"'), ("Last-Modified", "x"))
     partial = Answer(206, (*headers, ("Content-Range", "bytes 0-9/100")), b"0123456789", True)
