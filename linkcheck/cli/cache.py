@@ -31,7 +31,7 @@ def add_cache_command(commands: Any) -> None:
     actions = cache.add_subparsers(dest="action", required=True, metavar="ACTION")
     helps = {
         "stats": "show what the store holds",
-        "prune": "drop outcomes and history older than --older-than",
+        "prune": "drop outcomes, history and parsed seeds older than --older-than",
         "clear": "drop every outcome and all history",
     }
     for name, text in helps.items():
