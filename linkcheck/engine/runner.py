@@ -62,6 +62,8 @@ Entry = asyncio.Task[Outcome] | Outcome
 Window = asyncio.Queue[tuple[Path, asyncio.Future[tuple[SeedResult, bool]]] | None]
 #: A target's check and whether it failed transiently.
 Done = tuple[Check, bool]
+#: The fetch a target's check waits for.
+Pending = asyncio.Task[Outcome]
 Warn = Callable[[str], None]
 #: Where a check's outcome came from, with a results store: stored, confirmed by a 304, fetched.
 HIT, REVALIDATED, MISS = "hit", "revalidated", "miss"
@@ -174,7 +176,7 @@ class Runner:
                 if self.progress is not None:
                     self.progress.planned(len(seed.targets))
                 done = [self._check_target_now(target) for target in seed.targets]
-                if all(check is not None for check in done):  # nothing to wait for
+                if not any(isinstance(entry, asyncio.Task) for entry in done):  # no waiting
                     ready = asyncio.get_running_loop().create_future()
                     ready.set_result(self._seed_result(seed, done))
                     await window.put((path, ready))
@@ -252,24 +254,26 @@ class Runner:
         return SeedResult.of(seed, judge_seed(checks, self.policy))
 
     async def _check_seed(
-        self, seed: Seed, done: list[Done | None] | None = None
+        self, seed: Seed, done: list[Done | Pending] | None = None
     ) -> tuple[SeedResult, bool]:
         """The seed's result, and whether any of its checks failed transiently.
 
-        ``done`` holds the checks :meth:`_check_target_now` could give at once; the
-        others wait for their fetches (a task each only for those).
+        ``done`` holds what :meth:`_check_target_now` gave each target: its check, or the
+        fetch under way to wait for (a task each only for those).
         """
         if done is None:
             done = [self._check_target_now(target) for target in seed.targets]
-        waiting = [index for index, check in enumerate(done) if check is None]
+        waiting = [(i, entry) for i, entry in enumerate(done) if isinstance(entry, asyncio.Task)]
         if waiting:
-            found = await asyncio.gather(*(self._check_target(seed.targets[i]) for i in waiting))
-            for index, check in zip(waiting, found, strict=True):
+            found = await asyncio.gather(
+                *(self._check_awaited(seed.targets[i], fetch) for i, fetch in waiting)
+            )
+            for (index, _), check in zip(waiting, found, strict=True):
                 done[index] = check
         return self._seed_result(seed, done)
 
-    def _seed_result(self, seed: Seed, done: list[Done | None]) -> tuple[SeedResult, bool]:
-        checks = [check for check in done if check is not None]
+    def _seed_result(self, seed: Seed, done: list[Done | Pending]) -> tuple[SeedResult, bool]:
+        checks = [entry for entry in done if not isinstance(entry, asyncio.Task)]
         result = SeedResult.of(seed, judge_seed((check for check, _ in checks), self.policy))
         return result, any(transient for _, transient in checks)
 
@@ -305,53 +309,40 @@ class Runner:
             log.debug("judging %s failed", target.url, exc_info=True)
             return _internal(target, exc, outcome)
 
-    def _check_target_now(self, target: Target) -> Done | None:
+    def _check_target_now(self, target: Target) -> Done | Pending:
         """The target's check when it needs no waiting (not requested, or its URL's outcome
-        is known or stored); None when its fetch is under way. The same boundary as
-        :meth:`_check_target`: no exception of one URL leaves it."""
+        is known or stored), else the fetch under way. A boundary: no exception of one URL
+        leaves it (nor :meth:`_check_awaited`)."""
         try:
-            done: Done | None = None
             unfetched = self._judge_unfetched(target)
             if unfetched is not None:
-                done = unfetched, False
-            else:
-                entry = self._fetch_once(target)
-                if not isinstance(entry, Outcome):
-                    return None
-                done = self._judge(target, entry), entry.transient
+                return self._counted((unfetched, False))
+            entry = self._fetch_once(target)
+            if not isinstance(entry, Outcome):
+                return entry
+            return self._counted((self._judge(target, entry), entry.transient))
         except Exception as exc:
-            log.debug("checking %s failed", target.url, exc_info=True)
-            done = _internal(target, exc), False
-        if self.progress is not None and not self._rechecking:
-            self.progress.checked()
-        return done
+            return self._counted(_failed_check(target, exc))
 
-    async def _check_target(self, target: Target) -> tuple[Check, bool]:
-        """One target's check; no exception of one URL ever leaves this boundary."""
+    async def _check_awaited(self, target: Target, fetch: Pending) -> Done:
+        """The target's check once the fetch :meth:`_check_target_now` found is done."""
         try:
-            done = await self._check_target_unguarded(target)
+            try:
+                fetched = await fetch
+            except asyncio.CancelledError:
+                if self.stopped is None or not fetch.cancelled():
+                    raise
+                skipped = judge_skipped(target, self.stopped, _STOP_MESSAGES[self.stopped])
+                return self._counted((skipped, False))
+            return self._counted((self._judge(target, fetched), fetched.transient))
         except Exception as exc:
-            log.debug("checking %s failed", target.url, exc_info=True)
-            done = _internal(target, exc), False
+            return self._counted(_failed_check(target, exc))
+
+    def _counted(self, done: Done) -> Done:
+        """``done``, counted by the progress display (the recheck pass is not counted)."""
         if self.progress is not None and not self._rechecking:
             self.progress.checked()
         return done
-
-    async def _check_target_unguarded(self, target: Target) -> tuple[Check, bool]:
-        unfetched = self._judge_unfetched(target)
-        if unfetched is not None:
-            return unfetched, False
-        entry = self._fetch_once(target)
-        if isinstance(entry, Outcome):
-            fetched = entry
-        else:
-            try:
-                fetched = await entry
-            except asyncio.CancelledError:
-                if self.stopped is None or not entry.cancelled():
-                    raise
-                return judge_skipped(target, self.stopped, _STOP_MESSAGES[self.stopped]), False
-        return self._judge(target, fetched), fetched.transient
 
     def _key(self, target: Target) -> FetchKey:
         return (target.kind is Kind.IMAGE, self.filter.remapped(target.url))
@@ -651,6 +642,12 @@ async def _no_body(response: httpx.Response, limit: int) -> int:
 
 def _timestamp(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _failed_check(target: Target, exc: Exception) -> Done:
+    """The check of a target whose checking raised: reason ``internal``, logged at -v."""
+    log.debug("checking %s failed", target.url, exc_info=True)
+    return _internal(target, exc), False
 
 
 async def _contained(url: str, fetch: Coroutine[Any, Any, Outcome]) -> Outcome:
