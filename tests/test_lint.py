@@ -34,6 +34,7 @@ def findings(front_matter: str, now: datetime = NOW) -> list[tuple[str, str, int
     return [(w.reason.value, w.field, w.line) for w in lint_front_matter(root, 2, now)]
 
 
+#: Lint reads front matter only: these reserved example hosts are never requested.
 ARTICLE = """\
 title: "A story"
 webUrl: "https://www.example.co.uk/news/1"

@@ -641,6 +641,7 @@ def test_a_broken_link_is_read_and_reported(tmp_path: Path) -> None:
 # --- URLs: hosts mapped the way browsers map them ------------------------------------------
 
 
+# URL normalisation only: no host below is resolved or requested.
 @pytest.mark.parametrize(
     ("raw", "url"),
     [

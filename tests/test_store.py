@@ -572,13 +572,22 @@ def test_cache_stats_prune_and_clear(
     assert "history: 1 rows from 1 runs" in out
     assert main(["cache", "prune", "--cache", str(store), "--older-than", "1d"]) == 0
     assert "Dropped 0 outcomes" in capsys.readouterr().out
+    assert _parsed_seeds(store) == 1
     assert main(["cache", "prune", "--cache", str(store), "--older-than", "0s"]) == 0
     assert "Dropped 1 outcomes and 1 history rows" in capsys.readouterr().out
+    assert _parsed_seeds(store) == 0, "prune drops parsed seeds too"
     run(cached(tmp_path, seeds))
     assert main(["cache", "clear", "--cache", str(store)]) == 0
     assert "Dropped 1 outcomes" in capsys.readouterr().out
+    assert _parsed_seeds(store) == 0, "clear drops parsed seeds too"
     assert main(["cache", "stats", "--cache", str(tmp_path / "none.sqlite")]) == 0
     assert "No results store" in capsys.readouterr().out
+
+
+def _parsed_seeds(store: Path) -> int:
+    with sqlite3.connect(store) as db:
+        count: int = db.execute("SELECT count(*) FROM seeds").fetchone()[0]
+    return count
 
 
 def test_cache_commands_refuse_a_file_that_is_not_a_store_with_exit_2(
