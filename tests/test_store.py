@@ -116,6 +116,10 @@ def test_a_second_run_within_max_age_sends_no_request_and_gives_the_same_verdict
         (c["verdict"], c["reason"]) for c in before
     ]
     assert after[1]["image"]["width"] == 40, "the stored image facts are reported"
+    assert before[1]["image"]["requests"] > 0 and before[0]["elapsed_ms"] > 0
+    costs = [(c["elapsed_ms"], c["queued_ms"]) for c in after]
+    assert costs == [(0.0, 0.0), (0.0, 0.0)], "a hit took no time"
+    assert (after[1]["image"]["requests"], after[1]["image"]["bytes_read"]) == (0, 0)
     assert second.summary.to_dict()["cache"] == {"hit": 2, "revalidated": 0, "miss": 0}
     assert second.summary.requests == 0
 

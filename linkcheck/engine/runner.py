@@ -51,7 +51,7 @@ from linkcheck.report.document import (
 )
 from linkcheck.seeds.reader import find_seed_files, read_seed
 from linkcheck.store import Freshness, Store, Streak, probe_key, servable, transient
-from linkcheck.store.policy import conditional_headers, revalidated, served
+from linkcheck.store.policy import conditional_headers, revalidated
 
 if TYPE_CHECKING:
     from linkcheck.report.progress import ProgressSink
@@ -430,7 +430,7 @@ class Runner:
         if stored is not None and usable and servable(stored.outcome):
             if stored.fresh(started, self.freshness.max_age(as_image)):
                 self._sources[key] = HIT
-                return served(stored.outcome)
+                return stored.outcome  # read back without costs: it cost no request
             if stored.has_validators:
                 return self._revalidate(key, stored.outcome, started)
         return self._fetch_missing(key, started)

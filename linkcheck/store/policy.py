@@ -80,16 +80,6 @@ class Freshness:
         return self.images if image else self.pages
 
 
-def served(outcome: Outcome) -> Outcome:
-    """A stored outcome as this run reports it: it cost no request, byte or time."""
-    image = outcome.image
-    if image is not None:
-        image = replace(image, requests=0, bytes_read=0)
-    return replace(
-        outcome, requests=0, retries=0, bytes_read=0, elapsed_ms=0.0, queued_ms=0.0, image=image
-    )
-
-
 def revalidated(stored: Outcome, answer: Outcome) -> Outcome:
     """A stored outcome confirmed by a 304: its facts, the conditional request's costs."""
     image = stored.image
