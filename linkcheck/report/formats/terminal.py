@@ -31,6 +31,11 @@ from linkcheck.report.formats._common import (
 )
 from linkcheck.report.formats.interface import ReportView
 
+#: One printed line as (text, style) segments: plain text is joined without rich (a Text
+#: per line costs more than the whole line) and styled text is assembled only for colours.
+Line = tuple[tuple[str, str], ...]
+_BLANK: Line = ()
+
 KINDS = ("page", "amp", "image")
 VERDICTS = ("ok", "warning", "failed", "skipped")
 STYLES = {"ok": "green", "warning": "yellow", "failed": "red", "skipped": "dim"}
@@ -60,7 +65,7 @@ class TerminalFormat:
         by_kind: Counter[tuple[str, str]] = Counter()
         self.refused = 0
         unresolved: list[Problem] = []
-        lines: list[Text] = []
+        lines: list[Line] = []
         for seed in raw.seeds():
             for check in seed.get("checks") or ():  # kinds and verdicts: enum values only
                 by_kind[(check["kind"], check["verdict"])] += 1
@@ -68,7 +73,7 @@ class TerminalFormat:
                 continue  # nothing of it is printed: no need to escape it
             seed_lines = self._seed_lines(seed, unresolved)
             if seed_lines and lines:
-                lines.append(Text(""))
+                lines.append(_BLANK)
             lines.extend(seed_lines)
         if len(unresolved) == 1:
             lines.append(_problem_line(unresolved[0]))
@@ -76,10 +81,10 @@ class TerminalFormat:
             lines.insert(0, _unresolved_line(unresolved))
         if console.color_system is None:
             # no colours: rich would print the same plain text, a hundred times slower
-            console.file.write("".join(f"{line.plain}\n" for line in lines))
+            console.file.write("".join(f"{_plain(line)}\n" for line in lines))
         else:
             for line in lines:
-                console.print(line)
+                console.print(Text.assemble(*line))
         if self.refused:
             console.print(Text(_refused_hint(self.refused), style="yellow"))
         if self.verbosity >= 0:
@@ -94,7 +99,7 @@ class TerminalFormat:
             message = _STOPPED.get(str(stopped), f"The run stopped early ({stopped}).")
             console.print(Text(message, style="bold yellow"))
 
-    def _seed_lines(self, seed: dict[str, Any], unresolved: list[Problem]) -> list[Text]:
+    def _seed_lines(self, seed: dict[str, Any], unresolved: list[Problem]) -> list[Line]:
         """The seed's lines, inert; at normal verbosity its dns failures go to ``unresolved``."""
         if self.verbosity > 0:
             seed = inert_data(seed)
@@ -135,20 +140,26 @@ def _refused_hint(count: int) -> str:
 _HOSTS_SHOWN = 5
 
 
-def _unresolved_line(unresolved: list[Problem]) -> Text:
+def _plain(line: Line) -> str:
+    return "".join(text for text, _ in line)
+
+
+def _unresolved_line(unresolved: list[Problem]) -> Line:
     """``error dns: 61 URLs on 12 hosts could not be resolved (a.test 20, ...)``."""
     hosts = Counter(host(problem.url) or problem.url for problem in unresolved)
     urls = len({problem.url for problem in unresolved})
     named = ", ".join(f"{name} {count}" for name, count in hosts.most_common(_HOSTS_SHOWN))
     if len(hosts) > _HOSTS_SHOWN:
         named += f", and {len(hosts) - _HOSTS_SHOWN} more"
-    text = Text("error ", style=STYLES["failed"])
-    text.append("dns", style=STYLES["failed"])
-    text.append(
-        f": {urls} URL{'s' if urls != 1 else ''} on {len(hosts)} host"
-        f"{'s' if len(hosts) != 1 else ''} could not be resolved ({named})"
+    return (
+        ("error ", STYLES["failed"]),
+        ("dns", STYLES["failed"]),
+        (
+            f": {urls} URL{'s' if urls != 1 else ''} on {len(hosts)} host"
+            f"{'s' if len(hosts) != 1 else ''} could not be resolved ({named})",
+            "",
+        ),
     )
-    return text
 
 
 _STOPPED = {
@@ -157,7 +168,7 @@ _STOPPED = {
 }
 
 
-def _problem_line(problem: Problem) -> Text:
+def _problem_line(problem: Problem) -> Line:
     detail = f"known from the baseline; {problem.message}" if problem.known else problem.message
     return _line(
         problem.location, problem.field, problem.verdict, problem.reason, problem.url, detail
@@ -184,7 +195,7 @@ def store_lines(header: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _check_line(path: str, check: dict[str, Any]) -> Text:
+def _check_line(path: str, check: dict[str, Any]) -> Line:
     return _line(
         location(path, check.get("line")),
         check["field"],
@@ -199,15 +210,14 @@ def _check_line(path: str, check: dict[str, Any]) -> Text:
 SEVERITY = {"failed": "error", "warning": "warning", "ok": "ok", "skipped": "skipped"}
 
 
-def _line(where: str, field: str, verdict: str, reason: str, url: str, detail: str) -> Text:
-    text = Text(SEVERITY.get(verdict, verdict), style=STYLES.get(verdict, ""))
-    text.append(f" {where} {field} ")
-    text.append(reason, style=STYLES.get(verdict, ""))
+def _line(where: str, field: str, verdict: str, reason: str, url: str, detail: str) -> Line:
+    style = STYLES.get(verdict, "")
+    line = [(SEVERITY.get(verdict, verdict), style), (f" {where} {field} ", ""), (reason, style)]
     if url:
-        text.append(f" {url}")
+        line.append((f" {url}", ""))
     if detail:
-        text.append(f" ({detail})", style="dim")
-    return text
+        line.append((f" ({detail})", "dim"))
+    return tuple(line)
 
 
 def _table(by_kind: Counter[tuple[str, str]]) -> Table:
