@@ -82,12 +82,21 @@ def _walk(top: Path, globs: tuple[str, ...], on_skip: OnSkip | None) -> Iterator
                 pass  # fall through: reading the entry reports what is wrong with it
             if not any(fnmatch.fnmatch(entry.name, pattern) for pattern in globs):
                 continue
-            kind = _special_kind(entry.path)
+            kind = None if _plain_file(entry) else _special_kind(entry.path)
             if kind is None:
                 yield Path(entry.path)
             elif on_skip is not None:
                 on_skip(display_path(entry.path), f"{kind}, not a regular file")
         pending.extend(reversed(folders))
+
+
+def _plain_file(entry: os.DirEntry[str]) -> bool:
+    """Whether the folder listing itself says the entry is a regular file (no ``stat``:
+    the type comes with the listing on most file systems; links are left to ``stat``)."""
+    try:
+        return not entry.is_symlink() and entry.is_file(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 def _special_kind(path: str) -> str | None:
