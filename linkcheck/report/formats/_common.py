@@ -271,15 +271,29 @@ def inert_problems(seed: dict[str, Any]) -> Iterator[Problem]:
     """``problems(inert_data(seed))``, walking only the texts a problem shows."""
     for problem in problems(seed):
         yield Problem(
-            path=inert_data(problem.path),
-            line=problem.line,
-            field=inert_data(problem.field),
-            url=inert_data(problem.url),
-            verdict=inert_data(problem.verdict),
-            reason=inert_data(problem.reason),
-            message=inert_data(problem.message),
-            known=problem.known,
+            _inert_field(problem.path),
+            problem.line,
+            _inert_field(problem.field),
+            _inert_field(problem.url),
+            _inert_field(problem.verdict),
+            _inert_field(problem.reason),
+            _inert_field(problem.message),
+            problem.known,
         )
+
+
+def _inert_field(value: Any) -> Any:
+    """:func:`inert_data` of one field, its common case (a quiet string) found inline:
+    a report of 100,000 seeds has some 2 million of them."""
+    if (
+        type(value) is str
+        and value.isprintable()
+        and not value[:1].isspace()
+        and not value.startswith("::")
+        and "##[" not in value
+    ):
+        return value
+    return inert_data(value)
 
 
 #: The URL's lower-case host, "" when it has none or cannot be parsed (one rule for every layer).
