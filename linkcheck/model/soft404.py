@@ -19,6 +19,7 @@ Two kinds of evidence, each kept narrow so that a real article never matches:
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import SplitResult, urlsplit
 
@@ -102,9 +103,10 @@ def soft_404(outcome: Outcome) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def says_not_found(text: str, *, parts: bool = False) -> bool:
     """Whether ``text`` (or, with ``parts``, one part between title separators) is wholly
-    a not-found phrase."""
+    a not-found phrase. Remembered: a page named by many seeds is judged once per seed."""
     cleaned = " ".join(text.replace("\u2019", "'").split()).casefold()
     candidates = [cleaned, *(_SEPARATORS.split(cleaned) if parts else ())]
     return any(_wholly_not_found(candidate.strip(_TRIM)) for candidate in candidates)
