@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import logging
 import os
@@ -330,3 +331,20 @@ def test_a_long_run_gives_freed_memory_back_to_the_system_now_and_then(
     report = check(local_config(tmp_path, tmp_path))
     assert report.summary.ok == 1
     assert len(trims) >= 3, "trimmed every TRIM_SECONDS while the run lasted"
+
+
+def test_a_run_collects_cyclic_garbage_rarely_and_restores_the_collector_after(
+    tmp_path: Path, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[int, int, int]] = []
+    page = server.page("/p")
+    write_seed(tmp_path, "s.txt", f'webUrl: "{page}"')
+    before = gc.get_threshold()
+    judge = judging.judge
+    monkeypatch.setattr(
+        runner, "judge", lambda *a, **k: seen.append(gc.get_threshold()) or judge(*a, **k)
+    )
+    report = check(local_config(tmp_path, tmp_path))
+    assert report.summary.ok == 1
+    assert seen == [memory.RUN_GC_THRESHOLDS], "the run judged under the run's thresholds"
+    assert gc.get_threshold() == before, "the caller's collector settings are back"

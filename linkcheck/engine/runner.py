@@ -126,6 +126,10 @@ class Runner:
 
     async def run(self, seed_files: Iterable[Path], spool: Spool) -> None:
         """Check every seed and add its result to ``spool`` in input order."""
+        with memory.collecting_rarely():
+            await self._run(seed_files, spool)
+
+    async def _run(self, seed_files: Iterable[Path], spool: Spool) -> None:
         loop = asyncio.get_running_loop()
         timer = None
         if self.config.max_duration is not None:

@@ -156,7 +156,8 @@ def serve(descriptor: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
-    asyncio.run(_serve(socket.socket(fileno=descriptor)))
+    with memory.collecting_rarely():
+        asyncio.run(_serve(socket.socket(fileno=descriptor)))
 
 
 async def _serve(channel: socket.socket) -> None:
