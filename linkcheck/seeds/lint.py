@@ -64,6 +64,7 @@ def repair_mojibake(text: str) -> str | None:
     return fixed if fixed != text else None
 
 
+@lru_cache(maxsize=4096)
 def registrable_domain(host: str) -> str:
     """The host's registrable domain by the Public Suffix List (``www.bbc.co.uk`` -> bbc.co.uk).
 
@@ -78,8 +79,10 @@ def registrable_domain(host: str) -> str:
     return _suffixes().privatesuffix(host) or host
 
 
+@lru_cache(maxsize=4096)
 def domain_matches(domain: str, host: str) -> bool:
     """Whether ``host`` belongs to ``domain``: the same registrable domain, or under it.
+    Remembered: a corpus names few publishers on few hosts, each in many seeds.
 
     Both are ASCII (punycode) and lower case. ``blogspot.com`` (a suffix of the
     list's private section) matches ``news.blogspot.com`` because the host lies
