@@ -1,5 +1,5 @@
 """``python -m linkcheck``."""
 
-from linkcheck.cli import main
+from linkcheck.cli import console
 
-raise SystemExit(main())
+console()

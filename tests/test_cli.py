@@ -580,3 +580,26 @@ def test_report_to_an_unwritable_output_is_a_usage_error(
     assert len(err.strip().splitlines()) == 1
     assert words in err
     assert (tmp_path / "r.json").read_bytes() == before
+
+
+def test_a_long_summary_through_a_pipe_reaches_its_last_line_and_the_exit_code(
+    tmp_path: Path,
+) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for index in range(400):  # some 60 KB of problem lines: many pipe buffers' worth
+        write_seed(seeds, f"s{index:03}.txt", f'webUrl: "http://[bad-{index}"')
+    buffered = {"PYTHONUNBUFFERED": ""}  # as for most users: output waits in buffers
+    result = linkcheck(
+        "check", str(seeds), "-o", str(tmp_path / "r.json"), cwd=tmp_path, env=buffered
+    )
+    assert result.returncode == 1, result.stderr[-2000:]
+    errors = [line for line in result.stdout.splitlines() if line.startswith("error ")]
+    assert len(errors) == 400
+    assert "s399.txt" in errors[-1]
+    assert result.stdout.rstrip().splitlines()[-1].startswith("400 seeds"), result.stdout[-500:]
+    report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert len(report["seeds"]) == 400
+    piped = linkcheck("check", str(seeds), "-o", "-", "-q", cwd=tmp_path, env=buffered)
+    assert piped.returncode == 1, piped.stderr[-2000:]
+    assert len(json.loads(piped.stdout)["seeds"]) == 400, "the whole report came through"

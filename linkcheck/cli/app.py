@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import logging
 import os
@@ -11,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from linkcheck.cli.cache import cache_command
 from linkcheck.cli.configfile import (
@@ -63,6 +64,22 @@ class Effective:
     presentation: Presentation
     file: Path | None = None
     ignored: tuple[str, ...] = ()
+
+
+def console() -> NoReturn:
+    """The ``linkcheck`` command: :func:`main`, then an exit without the interpreter's teardown.
+
+    Tearing down frees every object of the run one by one (0.1 s after 2,000 seeds,
+    more after 100,000) for nothing: the report and the store are written and closed,
+    the spool removed and the workers joined by then. The standard streams and log
+    handlers are flushed first. Callers in Python use :func:`main`, which returns.
+    """
+    code = main()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to write
+            stream.flush()
+    os._exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
