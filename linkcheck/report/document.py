@@ -191,7 +191,8 @@ class Summary:
                 verdicts = entry["verdicts"]
                 verdicts[verdict] = verdicts.get(verdict, 0) + sign
                 _name_seed_host(entry, check)
-        self.reasons += Counter()  # drops reasons counted out to zero
+        if sign < 0:
+            self.reasons += Counter()  # drops reasons counted out to zero
 
     def _add_notes(self, result: SeedResult, sign: int, notes: SeedNotes) -> None:
         for check, note in zip(result.checks, notes.checks, strict=False):
