@@ -341,9 +341,12 @@ def test_a_run_collects_cyclic_garbage_rarely_and_restores_the_collector_after(
     write_seed(tmp_path, "s.txt", f'webUrl: "{page}"')
     before = gc.get_threshold()
     judge = judging.judge
-    monkeypatch.setattr(
-        runner, "judge", lambda *a, **k: seen.append(gc.get_threshold()) or judge(*a, **k)
-    )
+
+    def judged_under(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.get_threshold())
+        return judge(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "judge", judged_under)
     report = check(local_config(tmp_path, tmp_path))
     assert report.summary.ok == 1
     assert seen == [memory.RUN_GC_THRESHOLDS], "the run judged under the run's thresholds"
