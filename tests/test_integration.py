@@ -142,6 +142,7 @@ def test_invalid_seed_exits_1_and_the_other_seeds_are_still_checked(
         (["check", "--no-such-flag", "."], "unrecognized arguments"),
         (["check", "--fields", "pictures", "."], "unknown field"),
         (["check", "."], "no seed files found"),
+        (["check", "-q", "."], "no seed files found"),  # quiet runs do not count seeds
     ],
 )
 def test_usage_errors_exit_2(tmp_path: Path, args: list[str], words: str) -> None:
