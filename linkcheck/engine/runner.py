@@ -24,6 +24,7 @@ from contextlib import suppress
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +50,7 @@ from linkcheck.report.document import (
     cache_counts,
     now,
 )
+from linkcheck.seeds.files import display_path
 from linkcheck.seeds.reader import find_seed_files, read_seed
 from linkcheck.store import Freshness, Store, Streak, probe_key, servable, transient
 from linkcheck.store.policy import conditional_headers, revalidated
@@ -70,6 +72,8 @@ HIT, REVALIDATED, MISS = "hit", "revalidated", "miss"
 _WORSE = {Verdict.OK: 0, Verdict.WARNING: 1, Verdict.FAILED: 2}
 
 log = logging.getLogger("linkcheck")
+#: Seed files read together when a results store is used (see Runner._seeds).
+READ_AHEAD = 64
 
 _STOP_MESSAGES = {
     Reason.TIMEOUT: "not checked: the run reached its --max-duration",
@@ -173,10 +177,9 @@ class Runner:
         window: Window = asyncio.Queue(maxsize=self.config.seed_window)
         writer = asyncio.create_task(self._drain(window, spool))
         try:
-            for path in seed_files:
+            for path, seed in self._seeds(seed_files):
                 if self.stopped is not None:
                     break
-                seed = self._read(path)
                 if self.progress is not None:
                     self.progress.planned(len(seed.targets))
                 done = [self._check_target_now(target) for target in seed.targets]
@@ -191,6 +194,25 @@ class Runner:
             await writer
         finally:
             writer.cancel()
+
+    def _seeds(self, seed_files: Iterable[Path]) -> Iterator[tuple[Path, Seed]]:
+        """Each seed file with its seed, in order. With a store, :data:`READ_AHEAD` files
+        at a time: their parsed seeds, then their URLs' outcomes, are asked for at once."""
+        if self.store is None:
+            for path in seed_files:
+                yield path, self._read(path)
+            return
+        files = iter(seed_files)
+        while batch := list(islice(files, READ_AHEAD)):
+            self.store.read_seeds_ahead(display_path(path) for path in batch)
+            seeds = [self._read(path) for path in batch]
+            self.store.read_outcomes_ahead(
+                key
+                for seed in seeds
+                for target in seed.targets
+                if target.problem is None and self._fetches.get(key := self._key(target)) is None
+            )
+            yield from zip(batch, seeds, strict=True)
 
     async def _drain(self, window: Window, spool: Spool) -> None:
         index = 0
