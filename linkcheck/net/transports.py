@@ -176,11 +176,13 @@ def make_transport(
         sessions.append(session)
         return session
 
-    direct = LeanAiohttpTransport(client=session)
+    # verify=context: the session verifies with it; without it, each transport would also
+    # build httpx's default context from certifi's bundle (30 ms) and never use it
+    direct = LeanAiohttpTransport(client=session, verify=context)
     if not proxies.proxies:
         return direct
     via = {
-        url: LeanAiohttpTransport(client=session, proxy=httpx.Proxy(url))
+        url: LeanAiohttpTransport(client=session, proxy=httpx.Proxy(url), verify=context)
         for url in set(proxies.proxies.values())
     }
     return ProxyRouter(proxies, direct, via)
