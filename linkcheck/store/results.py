@@ -178,7 +178,8 @@ class Store:
         self._pending: list[tuple[str, tuple[Any, ...] | list[tuple[Any, ...]]]] = []
         self._flushed = time.monotonic()
         self._busy_warned = False
-        #: Rows read ahead (:meth:`read_ahead`) for the next look-ups; None: known absent.
+        #: Rows read ahead (:meth:`read_seeds_ahead`, :meth:`read_outcomes_ahead`) for the
+        #: next look-ups; None: known absent.
         self._outcomes_ahead: dict[tuple[bool, str], tuple[Any, ...] | None] = {}
         self._seeds_ahead: dict[str, tuple[Any, ...] | None] = {}
 
