@@ -295,6 +295,23 @@ def test_unchanged_seeds_are_read_back_from_the_store_and_changed_ones_parsed_ag
     assert len(parsed) == 7, "without a store every seed is parsed"
 
 
+def test_a_stored_seed_or_outcome_no_reader_understands_is_read_again_not_an_error(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    page = server.page("/odd")
+    seeds = one_seed(tmp_path, f'webUrl: "{page}"\ntitle: "Odd"')
+    _, first = run(cached(tmp_path, seeds))
+    with sqlite3.connect(tmp_path / "cache.sqlite") as db:  # valid JSON, not a record
+        db.execute("UPDATE seeds SET seed = '[1]'")
+        db.execute("""UPDATE outcomes SET outcome = '{"url": "u", "image": 5}'""")
+    db.close()
+    sent = len(server.hits)
+    report, again = run(cached(tmp_path, seeds))
+    assert [s["title"] for s in report.seeds()] == ["Odd"], "the seed was parsed again"
+    assert [(c["verdict"], c["cache"]) for c in again] == [(first[0]["verdict"], "miss")]
+    assert len(server.hits) == sent + 1, "the outcome was fetched again"
+
+
 def test_an_entry_made_under_other_probe_settings_is_not_used(
     tmp_path: Path, server: LoopbackServer
 ) -> None:
