@@ -32,7 +32,7 @@ def add_cache_command(commands: Any) -> None:
     helps = {
         "stats": "show what the store holds",
         "prune": "drop outcomes, history and parsed seeds older than --older-than",
-        "clear": "drop every outcome and all history",
+        "clear": "drop every outcome, all history and every parsed seed",
     }
     for name, text in helps.items():
         action = actions.add_parser(name, help=text, description=text, allow_abbrev=False)
