@@ -565,9 +565,12 @@ def _prepared(path: Path, busy_seconds: float) -> sqlite3.Connection:
 
 def _prepare(db: sqlite3.Connection) -> None:
     """Check the file is ours and current, migrate it, and switch it to WAL mode."""
-    application = db.execute("PRAGMA application_id").fetchone()[0]
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    # one statement, so one snapshot: read apart, another run's migration could commit
+    # between them and its new tables look like another program's under application_id 0
+    application, version, tables = db.execute(
+        "SELECT (SELECT * FROM pragma_application_id), (SELECT * FROM pragma_user_version), "
+        "(SELECT count(*) FROM sqlite_master)"
+    ).fetchone()
     if application != APPLICATION_ID and (application != 0 or tables):
         raise StoreUnusable("another program's SQLite database; left untouched")
     if version > SCHEMA_VERSION:
