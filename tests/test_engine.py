@@ -19,6 +19,7 @@ from PIL import Image
 
 from linkcheck.cli import main
 from linkcheck.engine import memory, runner
+from linkcheck.engine.fetching import LocalFetches
 from linkcheck.engine.runner import check
 from linkcheck.model import judge as judging
 from linkcheck.model.config import Config
@@ -117,17 +118,19 @@ def test_an_exception_in_the_recheck_pass_still_gives_the_check_a_verdict(
 ) -> None:
     router.get("https://news.test/c").respond(503)
     write_seed(tmp_path, "c.txt", 'webUrl: "https://news.test/c"')
-    real = runner.Runner._fetch_page
+    real = LocalFetches.fetch_fresh
     calls = 0
 
-    async def second_time_raises(self: runner.Runner, url: str) -> Outcome:
+    async def second_time_raises(
+        self: LocalFetches, as_image: bool, url: str, once: bool = False
+    ) -> Outcome:
         nonlocal calls
         calls += 1
         if calls > 1:
             raise RuntimeError("recheck broke")
-        return await real(self, url)
+        return await real(self, as_image, url, once)
 
-    monkeypatch.setattr(runner.Runner, "_fetch_page", second_time_raises)
+    monkeypatch.setattr(LocalFetches, "fetch_fresh", second_time_raises)
     summary, [seed] = _run(tmp_path, router)
     assert calls == 2
     assert seed["checks"][0]["reason"] == "internal"

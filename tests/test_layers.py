@@ -26,3 +26,24 @@ def test_the_model_loads_without_any_other_layer() -> None:
     ours = {name for name in loaded if name.startswith("linkcheck.")}
     assert ours <= {name for name in ours if name.startswith(("linkcheck.model", "linkcheck._"))}
     assert "yaml" not in loaded and "httpx" not in loaded
+
+
+def test_the_parent_of_worker_processes_never_loads_the_http_client() -> None:
+    loaded = _modules_after(
+        "import linkcheck.cli.app\n"
+        "from linkcheck.engine.runner import Runner\n"
+        "from linkcheck.model.config import Config\n"
+        "runner = Runner(Config(paths=(), workers=2))\n"
+        "assert runner.pool is not None"
+    )
+    assert "linkcheck.engine.runner" in loaded
+    assert not {"aiohttp", "linkcheck.net.fetch", "linkcheck.probes.images"} & loaded
+
+
+def test_a_run_in_one_process_fetches_with_the_http_client_loaded() -> None:
+    loaded = _modules_after(
+        "from linkcheck.engine.runner import Runner\n"
+        "from linkcheck.model.config import Config\n"
+        "Runner(Config(paths=(), workers=1))"
+    )
+    assert {"aiohttp", "linkcheck.net.fetch", "linkcheck.engine.fetching"} <= loaded

@@ -27,8 +27,8 @@ from typing import Any
 import httpx
 import pytest
 
-from linkcheck.engine.runner import Runner, check, worker_fetches
-from linkcheck.engine.workers import WorkerPool, owner, share, worker_count
+from linkcheck.engine.runner import Runner, check
+from linkcheck.engine.workers import WorkerPool, local_fetches, owner, share, worker_count
 from linkcheck.model.config import Config
 from linkcheck.model.shards import Shard, host_partition
 from tests.conftest import local_config, picture, write_seed
@@ -388,10 +388,10 @@ def test_jobs_given_before_a_worker_connects_are_served(
     config = local_config(tmp_path, tmp_path, workers=2)
 
     async def first_fetch() -> int | None:
-        pool = WorkerPool(config, 2, worker_fetches)
+        pool = WorkerPool(config, 2, local_fetches)
         pool.start()
         try:
-            outcome = await asyncio.wait_for(pool.fetch(False, url), 20)  # no yield before it
+            outcome = await asyncio.wait_for(pool.fetch_fresh(False, url), 20)  # no yield before it
         finally:
             await pool.finish()
         return outcome.status

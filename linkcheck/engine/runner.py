@@ -19,7 +19,7 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from contextlib import suppress
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -33,13 +33,10 @@ import httpx
 from linkcheck.engine import memory
 from linkcheck.engine.filters import UrlFilter
 from linkcheck.engine.selection import Selection, select_seeds
-from linkcheck.engine.workers import Tally, WorkerPool, worker_count
+from linkcheck.engine.workers import Tally, WorkerPool, local_fetches, worker_count
 from linkcheck.model.config import Config
 from linkcheck.model.judge import Policy, judge, judge_seed, judge_skipped, judge_unrequestable
 from linkcheck.model.records import Check, Kind, Outcome, Seed, SeedError, SeedResult, Target
-from linkcheck.net.fetch import Fetcher
-from linkcheck.probes.images import ImageProber
-from linkcheck.probes.page import PageProber
 from linkcheck.report.baseline import MAX_RESOLVED, Baseline
 from linkcheck.report.document import (
     CheckNotes,
@@ -56,6 +53,7 @@ from linkcheck.store import Freshness, Store, Streak, probe_key, servable, trans
 from linkcheck.store.policy import conditional_headers, revalidated
 
 if TYPE_CHECKING:
+    from linkcheck.engine.fetching import LocalFetches
     from linkcheck.report.progress import ProgressSink
 from linkcheck.model.reasons import Reason, Verdict
 
@@ -105,16 +103,19 @@ class Runner:
         self._sources: dict[FetchKey, str] = {}
         self._streaks: dict[FetchKey, Streak] = {}
         self._verdicts: dict[FetchKey, tuple[Verdict, Reason]] = {}
-        self.fetcher = Fetcher(config, transport)
         self.filter = UrlFilter.from_config(config)
         self.policy = Policy.from_config(config)
-        self.images = ImageProber(self.fetcher, config)
         self.stopped: Reason | None = None
         #: The worker processes that fetch, when there are several and no transport is given
         #: (an injected transport, as tests use, cannot cross to another process).
         self.pool: WorkerPool | None = None
+        self.fetches: WorkerPool | LocalFetches
         if transport is None and worker_count(config) > 1:
-            self.pool = WorkerPool(config, worker_count(config), worker_fetches)
+            self.pool = self.fetches = WorkerPool(config, worker_count(config), local_fetches)
+        else:  # imported here: a parent of workers needs no HTTP client stack
+            from linkcheck.engine.fetching import LocalFetches
+
+            self.fetches = LocalFetches(config, transport)
         self._fetches = _Outcomes()
         self._held: list[tuple[int, Path]] = []
         self._rechecking = False
@@ -145,7 +146,6 @@ class Runner:
             spool.summary.baseline = baseline_counts(str(self.baseline.source))
         flusher = asyncio.create_task(self._flush_regularly()) if self.store else None
         trimming = asyncio.create_task(memory.trim_regularly())
-        tally: Tally | None = None
         try:
             if self.pool is not None:
                 self.pool.start()
@@ -168,10 +168,7 @@ class Runner:
 
     async def _finish_fetching(self) -> Tally:
         """Close the fetcher, or stop the workers; what the fetching cost, for the summary."""
-        await self.fetcher.aclose()
-        if self.pool is None:
-            return self.tally()
-        return await self.pool.finish()
+        return await self.fetches.finish()
 
     async def _main_pass(self, seed_files: Iterable[Path], spool: Spool) -> None:
         window: Window = asyncio.Queue(maxsize=self.config.seed_window)
@@ -235,11 +232,13 @@ class Runner:
         time, so a run with many failures holds no more seeds than any other.
         """
         self._rechecking = True
-        self.no_retries()
+        self.fetches.no_retries()
         earlier = {
             key: entry
             for key, entry in list(self._fetches.items())
-            if isinstance(entry, Outcome) and entry.transient and not self.budget_spent(key[1])
+            if isinstance(entry, Outcome)
+            and entry.transient
+            and not self.fetches.budget_spent(key[1])
         }
         if not earlier:
             return  # every transient failure was asked once or spent its budget
@@ -391,54 +390,11 @@ class Runner:
                     return stored
                 fetch = stored
             else:
-                fetch = self.fetch_fresh(as_image, url)
+                fetch = self.fetches.fetch_fresh(as_image, url)
             task = self._fetches[key] = asyncio.create_task(_contained(url, fetch))
             task.add_done_callback(partial(self._settle, key))
             return task
         return entry
-
-    async def fetch_fresh(self, as_image: bool, url: str, once: bool = False) -> Outcome:
-        """The URL fetched now: by the worker that owns its host, or here; ``once`` asks
-        it with no retry and keeps it out of the recheck pass (see Fetcher.try_once)."""
-        if self.pool is not None:
-            return await self.pool.fetch(as_image, url, once)
-        if once:
-            self.fetcher.try_once(url)
-        return await (self.images.probe(url) if as_image else self._fetch_page(url))
-
-    async def _fetch_page(self, url: str) -> Outcome:
-        return await PageProber(self.fetcher, self.config).probe(url)
-
-    async def ask(self, as_image: bool, url: str, headers: Mapping[str, str]) -> Outcome:
-        """One conditional request for a stored outcome (see :meth:`_revalidate`); no image body."""
-        if self.pool is not None:
-            return await self.pool.ask(as_image, url, headers)
-        if not as_image:  # a changed page (200) is read as the main pass reads it: its facts
-            return await PageProber(self.fetcher, self.config).probe(url, headers)
-        asked = await self.fetcher.fetch(url, _no_body, 0, identity=True, headers=headers)
-        return asked.outcome()
-
-    def budget_spent(self, url: str) -> bool:
-        """Whether ``url``'s --url-budget is too spent for the recheck pass to try it again."""
-        if self.pool is not None:
-            return self.pool.budget_spent(url)
-        return self.fetcher.budget_spent(url)
-
-    def no_retries(self) -> None:
-        """From now on (the recheck pass) each fetch is one try: the main pass spent retries."""
-        if self.pool is not None:
-            self.pool.no_retries()
-            return
-        self.fetcher = self.fetcher.with_retries(0)
-        self.images = ImageProber(self.fetcher, self.config)
-
-    def tally(self) -> Tally:
-        """What this process's fetching cost: counters and each host's figures."""
-        hosts = {name: host.stats for name, host in self.fetcher.hosts.hosts.items()}
-        return Tally(self.fetcher.counters, hosts)
-
-    async def aclose(self) -> None:
-        await self.fetcher.aclose()
 
     def _from_store(self, key: FetchKey) -> Outcome | Coroutine[Any, Any, Outcome]:
         """The URL's outcome from the store when fresh; else the coroutine that confirms
@@ -464,7 +420,7 @@ class Runner:
     async def _fetch_missing(self, key: FetchKey, started: float) -> Outcome:
         """A URL the store cannot serve, fetched now and kept."""
         as_image, url = key
-        fetched = await self.fetch_fresh(as_image, url, self._failed_last_run(key))
+        fetched = await self.fetches.fetch_fresh(as_image, url, self._failed_last_run(key))
         self._sources[key] = MISS
         self._keep(key, fetched, started)
         return fetched
@@ -474,7 +430,7 @@ class Runner:
         headers = conditional_headers(stored)
         if as_image:
             headers["Range"] = f"bytes=0-{self.config.image_first_bytes - 1}"
-        answer = await self.ask(as_image, url, headers)
+        answer = await self.fetches.ask(as_image, url, headers)
         same_place = answer.final_url == (stored.final_url or stored.url)
         if answer.status == 304 and answer.error is None and same_place:
             confirmed = revalidated(stored, answer)
@@ -484,7 +440,7 @@ class Runner:
         if not as_image and answer.status != 304:
             fetched = answer  # the conditional GET was the whole fetch
         else:
-            probed = await self.fetch_fresh(as_image, url, self._failed_last_run(key))
+            probed = await self.fetches.fetch_fresh(as_image, url, self._failed_last_run(key))
             fetched = replace(
                 probed,
                 requests=probed.requests + answer.requests,
@@ -600,8 +556,7 @@ class Runner:
         if not task.cancelled() and task.exception() is None and self._fetches.get(key) is task:
             self._fetches[key] = task.result()
 
-    def _summarise(self, spool: Spool, tally: Tally | None) -> None:
-        tally = tally or self.tally()
+    def _summarise(self, spool: Spool, tally: Tally) -> None:
         counters = tally.counters
         summary = spool.summary
         summary.urls = len(self._fetches)
@@ -654,16 +609,6 @@ class _Outcomes:
     def values(self) -> Iterator[Entry]:
         for table in self._tables:
             yield from table.values()
-
-
-def worker_fetches(config: Config) -> Runner:
-    """A worker process's fetching half: a Runner of its own, without store or progress."""
-    return Runner(config)
-
-
-async def _no_body(response: httpx.Response, limit: int) -> int:
-    """Read nothing: a conditional request only asks whether the stored facts still hold."""
-    return 0
 
 
 def _timestamp(moment: float) -> str:

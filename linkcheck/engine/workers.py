@@ -42,8 +42,7 @@ from linkcheck.model.config import Config
 from linkcheck.model.reasons import Reason
 from linkcheck.model.records import Outcome, host_name
 from linkcheck.model.shards import host_partition
-from linkcheck.net.fetch import Counters
-from linkcheck.net.hosts import HostStats
+from linkcheck.net.hosts import Counters, HostStats
 
 log = logging.getLogger("linkcheck")
 
@@ -140,6 +139,13 @@ class Fetches(Protocol):
 #: Makes a worker's fetching half from the run's Config; a module-level function, so that
 #: it can be named to a spawned process.
 MakeFetches = Callable[[Config], Fetches]
+
+
+def local_fetches(config: Config) -> Fetches:
+    """A worker process's fetching half; the HTTP client stack is imported there only."""
+    from linkcheck.engine.fetching import LocalFetches
+
+    return LocalFetches(config)
 
 
 def share(total: int, workers: int, index: int) -> int:
@@ -322,7 +328,7 @@ class WorkerPool:
             workers=1,
         )
 
-    async def fetch(self, as_image: bool, url: str, once: bool = False) -> Outcome:
+    async def fetch_fresh(self, as_image: bool, url: str, once: bool = False) -> Outcome:
         """The worker that owns ``url``'s host fetches it (see :class:`Fetches`)."""
         return await self._job((_FETCH, as_image, url, None, once), url)
 

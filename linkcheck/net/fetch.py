@@ -23,7 +23,7 @@ import time
 import zlib
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import aclosing
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from typing import Generic, TypeVar, cast
 from urllib.parse import urljoin
@@ -37,7 +37,7 @@ from linkcheck.model.records import Hop, ImageFacts, Outcome, host_name, is_tran
 from linkcheck.net import headers as header_values
 from linkcheck.net.challenges import ERROR_BODY_BYTES, bot_challenge
 from linkcheck.net.dns import ResolverUnreachable
-from linkcheck.net.hosts import Host, HostPool
+from linkcheck.net.hosts import Counters, Host, HostPool
 from linkcheck.net.retry import RETRY_STATUSES, RetryPolicy
 from linkcheck.net.safety import AddressPolicy, PolicyTransport, find_unsafe
 from linkcheck.net.transports import make_transport
@@ -112,17 +112,6 @@ class Fetched(Generic[T]):
             queued_ms=self.queued_ms,
             image=image,
         )
-
-
-@dataclass(slots=True)
-class Counters:
-    """Run-wide totals kept by the fetcher for the report summary."""
-
-    requests: int = 0
-    bytes_read: int = 0
-    network_fetches: int = 0
-    dns_failures: int = 0
-    hosts_unresolved: set[str] = field(default_factory=set)
 
 
 class Fetcher:

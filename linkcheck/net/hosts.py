@@ -24,6 +24,17 @@ from linkcheck.model.config import HostRule
 GROWTH_STREAK = 4
 
 
+@dataclass(slots=True)
+class Counters:
+    """Run-wide totals kept by the fetcher for the report summary."""
+
+    requests: int = 0
+    bytes_read: int = 0
+    network_fetches: int = 0
+    dns_failures: int = 0
+    hosts_unresolved: set[str] = field(default_factory=set)
+
+
 @dataclass
 class HostStats:
     """What one host cost and gave, for the report's ``hosts`` section."""
