@@ -1,7 +1,7 @@
 """The fetching half of a run in this process: fetcher and probes, without seeds or store.
 
 A run with one worker uses it directly; with several, each worker process runs one
-(:func:`worker_fetches`) while the parent only sends URLs. The parent then never imports
+(``workers.local_fetches``) while the parent only sends URLs. The parent then never imports
 this module, so it does not load the HTTP client stack (aiohttp and its TLS contexts)
 that only its workers use.
 """
@@ -66,11 +66,6 @@ class LocalFetches:
         """Close the fetcher; what the fetching cost, for the summary."""
         await self.aclose()
         return self.tally()
-
-
-def worker_fetches(config: Config) -> LocalFetches:
-    """A worker process's fetching half."""
-    return LocalFetches(config)
 
 
 async def _no_body(response: httpx.Response, limit: int) -> int:
