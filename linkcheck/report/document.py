@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from linkcheck._version import __version__
+from linkcheck.model import codec
 from linkcheck.model.amp import cache_served, is_cache_target
 from linkcheck.model.reasons import Reason, Verdict
 from linkcheck.model.records import Check, ImageFacts, Integrity, Kind, SeedResult, host_name
-from linkcheck.report.formats._common import json_text
+from linkcheck.report.formats._common import json_line
 from linkcheck.report.formats.json import FORMAT as json_format
 
 #: Reasons of checks that sent no request, so they say nothing about a host.
@@ -361,10 +362,10 @@ class Report:
     def seeds(self) -> Iterator[dict[str, Any]]:
         """The seed results in input order, as their JSON objects."""
         for line in self._lines():
-            yield json.loads(line)
+            yield codec.loads(line)
 
     def seed_texts(self) -> Iterator[str]:
-        """The seed results as the JSON report writes them (:func:`json_text`, one line each):
+        """The seed results as the JSON report writes them (:func:`json_line`, one line each):
         the spool holds them so, and the report copies them rather than decode and encode."""
         return self._lines()
 
@@ -425,7 +426,7 @@ class Spool:
 
     def add(self, result: SeedResult, notes: SeedNotes | None = None) -> None:
         self.summary.add(result, notes=notes)
-        self._file.write(json_text(seed_to_dict(result, notes)))
+        self._file.write(json_line(seed_to_dict(result, notes)))
         self._file.write("\n")
 
     def replace(
@@ -443,7 +444,7 @@ class Spool:
             self._late = os.fdopen(handle, "w", encoding="utf-8")
         self.summary.add(old, sign=-1, notes=old_notes)
         self.summary.add(new, notes=new_notes)
-        text = json_text(seed_to_dict(new, new_notes))
+        text = json_line(seed_to_dict(new, new_notes))
         self._late.write(f"{index}\t{text}\n")
 
     def close(self) -> None:

@@ -12,7 +12,6 @@ run: a store that fails becomes no store.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from linkcheck.model import codec
 from linkcheck.model.config import HISTORY_RUNS
 from linkcheck.model.records import Outcome, Seed
 
@@ -272,14 +272,14 @@ class Store:
         if row is None:
             return None
         try:
-            outcome = Outcome.from_dict(_facts_only(json.loads(row[0])))
+            outcome = Outcome.from_dict(_facts_only(codec.loads(row[0])))
         except (ValueError, KeyError, TypeError, AttributeError):
             return None  # a row no reader of this version understands is just a miss
         return Stored(outcome, float(row[1]), str(row[2]))
 
     def put(self, image: bool, url: str, outcome: Outcome, probe: str, fetched_at: float) -> None:
         data = _facts_only(outcome.to_dict())
-        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        text = codec.dumps(data)
         self._write(
             "INSERT OR REPLACE INTO outcomes (image, url, probe, fetched_at, outcome) "
             "VALUES (?, ?, ?, ?, ?)",
@@ -302,12 +302,12 @@ class Store:
         if row is None:
             return None
         try:
-            return Seed.from_dict(json.loads(row[0]))
+            return Seed.from_dict(codec.loads(row[0]))
         except (ValueError, KeyError, TypeError):
             return None
 
     def keep_seed(self, name: str, key: str, seed: Seed) -> None:
-        text = json.dumps(seed.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        text = codec.dumps(seed.to_dict())
         self._write(
             "INSERT OR REPLACE INTO seeds (name, key, parsed_at, seed) VALUES (?, ?, ?, ?)",
             (name, key, time.time(), text),

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 from urllib.parse import urlsplit
 
+from linkcheck.model import codec
 from linkcheck.model.reasons import Reason
 from linkcheck.model.records import host_name
 from linkcheck.report.formats.interface import ReportView
@@ -79,7 +80,16 @@ def json_text(value: Any, indent: int | None = None) -> str:
     separators and lone surrogates are written as ``\\uXXXX`` too, and ``##[`` as
     ``##\\u005b``. The value read back is the same, so this costs no fidelity.
     """
-    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    return _inert_json(json.dumps(value, ensure_ascii=False, indent=indent))
+
+
+def json_line(value: Any) -> str:
+    """:func:`json_text` without spaces, for the JSON report's seed lines: a run writes one
+    per seed, so they take the fast codec (see :mod:`linkcheck.model.codec`)."""
+    return _inert_json(codec.dumps(value))
+
+
+def _inert_json(text: str) -> str:
     if (not text.isascii() or "\x7f" in text) and _JSON_ACTIVE.search(text):
         text = _JSON_ACTIVE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
     return text.replace("##[", "##\\u005b") if "##[" in text else text
@@ -167,7 +177,7 @@ class RebasedView:
             yield seed
 
 
-_PATH_KEY = '{"path": '
+_PATH_KEY = '{"path":'
 _DECODER = json.JSONDecoder()
 
 
@@ -175,13 +185,13 @@ def _rebased_text(text: str, base: str) -> str:
     """A seed's JSON text (its ``"path"`` first, as the spool writes it) with the path
     rebased; only the path is decoded and written again."""
     if not text.startswith(_PATH_KEY):
-        seed = json.loads(text)
-        return json_text({**seed, "path": rebase(str(seed["path"]), base)})
+        seed = codec.loads(text)
+        return json_line({**seed, "path": rebase(str(seed["path"]), base)})
     path, end = _DECODER.raw_decode(text, len(_PATH_KEY))
     if not isinstance(path, str):
         return text
     shown = rebase(path, base)
-    return text if shown == path else _PATH_KEY + json_text(shown) + text[end:]
+    return text if shown == path else _PATH_KEY + json_line(shown) + text[end:]
 
 
 def path_base(report: ReportView) -> str | None:

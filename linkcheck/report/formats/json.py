@@ -1,7 +1,7 @@
 """The JSON report (schema v1), streamed seed by seed.
 
 The text is the same, byte for byte, as the report written during a run: the
-header indented by one space, then one seed object per line. Strings keep every
+header indented by one space, then one seed object per line, without spaces. Strings keep every
 character, but those a terminal or CI log would act on are ``\\u`` escapes, so
 the report can be printed to a log as it is.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import IO
 
-from linkcheck.report.formats._common import json_text
+from linkcheck.report.formats._common import json_line, json_text
 from linkcheck.report.formats.interface import ReportView
 
 
@@ -27,7 +27,7 @@ class JsonFormat:
         # A run's own report keeps each seed as this very text: copied, not re-encoded.
         texts = getattr(report, "seed_texts", None)
         copied = texts() if callable(texts) else None
-        seeds = copied if copied is not None else map(json_text, report.seeds())
+        seeds = copied if copied is not None else map(json_line, report.seeds())
         for index, text in enumerate(seeds):
             stream.write(",\n  " if index else "\n  ")
             stream.write(text)
