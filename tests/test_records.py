@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from linkcheck.model.reasons import Reason, Verdict
 from linkcheck.model.records import (
@@ -20,6 +23,7 @@ from linkcheck.model.records import (
     SeedResult,
     SeedWarning,
     Target,
+    host_name,
 )
 
 IMAGE_TARGET = Target(
@@ -130,3 +134,22 @@ def test_check_names_the_host_actually_requested() -> None:
     remapped = Check(IMAGE_TARGET, Verdict.OK, Reason.OK, "", Outcome("https://mirror.test/a.jpg"))
     assert remapped.requested_host == "mirror.test"
     assert Check(BAD_TARGET, Verdict.FAILED, Reason.UNSAFE_URL, "").requested_host == ""
+
+
+_URL_PIECES = st.sampled_from(
+    ["http://", "https://", "HTTPS://", "ftp://", "//", "a.b", "News.Test", "1.2.3.4", "xn--d-1ga",
+     "[::1]", "u@", ":", ":8", ":99999", ":8x", "/", "?", "#", "\t", " ", "_", "-", ".", "é", "%41"]
+)  # fmt: skip
+
+
+@settings(max_examples=400, derandomize=True, deadline=None)
+@given(st.lists(_URL_PIECES, max_size=8).map("".join))
+@example("https://a.b:8x/p")
+@example("https://news.test?x=1")
+def test_a_url_host_is_what_urlsplit_says_it_is(url: str) -> None:
+    host_name.cache_clear()
+    try:
+        expected = urlsplit(url).hostname or ""
+    except ValueError:
+        expected = ""
+    assert host_name(url) == expected
