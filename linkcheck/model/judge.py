@@ -213,7 +213,7 @@ def _canonical_rule(check: Check, web: Check | None) -> Check:
             return check  # the link may lie beyond the bytes read
         message = "the AMP page has no <link rel=canonical>; it should name the seed's webUrl"
         return _warn(check, Reason.CANONICAL_MISMATCH, message)
-    if _same_page(page.canonical) in _chain(web):
+    if _passed_through(page.canonical, web):
         return check
     message = f"the AMP page's canonical link names {page.canonical}, not the webUrl {web.url}"
     return _warn(check, Reason.CANONICAL_MISMATCH, message)
@@ -223,7 +223,7 @@ def _amphtml_rule(check: Check, amp: Check | None) -> Check:
     page = check.outcome.page if check.outcome is not None else None
     if check.verdict is not Verdict.OK or amp is None or page is None or page.amphtml is None:
         return check
-    if _same_page(page.amphtml) in _chain(amp):
+    if _passed_through(page.amphtml, amp):
         return check
     message = f"the page's amphtml link names {page.amphtml}, not the ampWebUrl {amp.url}"
     return _warn(check, Reason.AMPHTML_MISMATCH, message)
@@ -278,15 +278,17 @@ def _cache_rule(check: Check, image: Check | None) -> Check:
     return replace(check, verdict=Verdict.OK, reason=Reason.OK, message=message)
 
 
-def _chain(check: Check) -> set[str]:
-    """Every URL a check's answer passed through: requested, redirected from, final."""
-    urls = [check.url]
+def _passed_through(url: str, check: Check) -> bool:
+    """Whether ``url`` names a page the check's answer passed through (requested,
+    redirected from, final), as :func:`_same_page` compares them; the same text is the
+    same page without comparing."""
+    urls = {check.url}
     if check.outcome is not None:
         outcome = check.outcome
-        urls += [outcome.url, *(hop.url for hop in outcome.redirects)]
+        urls.update(outcome.url, *(hop.url for hop in outcome.redirects))
         if outcome.final_url:
-            urls.append(outcome.final_url)
-    return {_same_page(url) for url in set(urls)}
+            urls.add(outcome.final_url)
+    return url in urls or _same_page(url) in {_same_page(other) for other in urls}
 
 
 @functools.lru_cache(maxsize=8192)  # a seed's rules compare the same URLs many times
