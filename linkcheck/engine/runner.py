@@ -68,6 +68,9 @@ Warn = Callable[[str], None]
 #: Where a check's outcome came from, with a results store: stored, confirmed by a 304, fetched.
 HIT, REVALIDATED, MISS = "hit", "revalidated", "miss"
 _WORSE = {Verdict.OK: 0, Verdict.WARNING: 1, Verdict.FAILED: 2}
+#: Notes are frozen, so every check shares these (one per check cost 4% of a warm run).
+_NO_NOTES = CheckNotes()
+_SOURCE_NOTES = {source: CheckNotes(cache=source) for source in (HIT, REVALIDATED, MISS)}
 
 log = logging.getLogger("linkcheck")
 #: Seed files read together when a results store is used (see Runner._seeds).
@@ -482,11 +485,11 @@ class Runner:
         checks: list[Check] = []
         notes: list[CheckNotes] = []
         for check in result.checks:
-            note = CheckNotes()
+            note = _NO_NOTES
             if self.store is not None and check.outcome is not None:
                 key = self._key(check.target)
                 source = sources.get(key) if sources and key in sources else None
-                note = CheckNotes(cache=source or self._sources.get(key, MISS))
+                note = _SOURCE_NOTES[source or self._sources.get(key, MISS)]
                 if record:
                     self._remember(key, check)
                 if check.verdict is Verdict.FAILED:
