@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -14,6 +15,8 @@ import jsonschema
 import pytest
 from lxml import etree
 
+from linkcheck.cli import app, outputs
+from linkcheck.engine import memory
 from linkcheck.report.document import Summary
 from linkcheck.report.progress import LineProgress
 from tests.conftest import picture, write_seed
@@ -603,3 +606,32 @@ def test_a_long_summary_through_a_pipe_reaches_its_last_line_and_the_exit_code(
     piped = linkcheck("check", str(seeds), "-o", "-", "-q", cwd=tmp_path, env=buffered)
     assert piped.returncode == 1, piped.stderr[-2000:]
     assert len(json.loads(piped.stdout)["seeds"]) == 400, "the whole report came through"
+
+
+def test_the_command_collects_cyclic_garbage_rarely_through_its_outputs_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Full collections walk every object the imports made; after the run they cost the
+    outputs of a warm run about a tenth of its time at the interpreter's thresholds."""
+    write_seed(tmp_path, "s.txt", 'webUrl: "http://[bad"')
+    seen: list[tuple[int, int, int]] = []
+    write = outputs.write_outputs
+
+    def written_under(*args: Any, **kwargs: Any) -> None:
+        seen.append(gc.get_threshold())
+        write(*args, **kwargs)
+
+    def exit_here(code: int) -> None:
+        raise SystemExit(code)
+
+    monkeypatch.setattr(app, "write_outputs", written_under)
+    monkeypatch.setattr(os, "_exit", exit_here)
+    monkeypatch.setattr(sys, "argv", ["linkcheck", "check", str(tmp_path), "-q"])
+    before = gc.get_threshold()
+    try:
+        with pytest.raises(SystemExit) as exited:
+            app.console()
+    finally:
+        gc.set_threshold(*before)
+    assert exited.value.code == 1
+    assert seen == [memory.RUN_GC_THRESHOLDS]

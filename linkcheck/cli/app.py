@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import importlib.util
 import logging
 import os
@@ -41,6 +42,7 @@ from linkcheck.cli.outputs import (
     refuse_unsafe_outputs,
     write_outputs,
 )
+from linkcheck.engine import memory
 from linkcheck.engine.runner import check
 from linkcheck.engine.selection import Selection, SelectionError, select_seeds
 from linkcheck.engine.shards import shard_header
@@ -75,6 +77,7 @@ def console() -> NoReturn:
     the spool removed and the workers joined by then. The standard streams and log
     handlers are flushed first. Callers in Python use :func:`main`, which returns.
     """
+    gc.set_threshold(*memory.RUN_GC_THRESHOLDS)  # the whole command, outputs included
     code = main()
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
