@@ -78,6 +78,7 @@ def console() -> NoReturn:
     handlers are flushed first. Callers in Python use :func:`main`, which returns.
     """
     gc.set_threshold(*memory.RUN_GC_THRESHOLDS)  # the whole command, outputs included
+    memory.small_tls_buffers()
     code = main()
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):

@@ -19,6 +19,7 @@ per 50,000 objects, 20,000 seeds took 17 collections (0.44 s, against 4,856 and
 from __future__ import annotations
 
 import asyncio
+import asyncio.sslproto
 import contextlib
 import ctypes
 import functools
@@ -30,6 +31,8 @@ from collections.abc import Callable, Iterator
 TRIM_SECONDS = 2.0
 #: The collector's thresholds during a run (the interpreter's default is 700, 10, 10).
 RUN_GC_THRESHOLDS = (50_000, 20, 100)
+#: Bytes of each TLS connection's socket read buffer (asyncio's default is 256 KiB).
+TLS_READ_BUFFER = 64 * 1024
 
 
 @contextlib.contextmanager
@@ -41,6 +44,21 @@ def collecting_rarely() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*before)
+
+
+def small_tls_buffers() -> None:
+    """Give each TLS connection a :data:`TLS_READ_BUFFER` socket read buffer.
+
+    asyncio allocates its 256 KiB buffer (``SSLProtocol.max_size``) per connection and
+    zeroes it, so all of it is resident, and a run keeps hundreds of connections open.
+    At 20,000 seeds peak RSS went from 202 to 162 MB, the CPU time unchanged: a body is
+    read in more, smaller reads, and linkcheck reads few bytes of each. This sets a
+    class attribute, so only processes that are linkcheck's own call it (the command
+    and its workers), never a library caller's.
+    """
+    protocol = asyncio.sslproto.SSLProtocol
+    if getattr(protocol, "max_size", 0) > TLS_READ_BUFFER:
+        protocol.max_size = TLS_READ_BUFFER
 
 
 @functools.cache

@@ -162,6 +162,7 @@ def serve(descriptor: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    memory.small_tls_buffers()
     with memory.collecting_rarely():
         asyncio.run(_serve(socket.socket(fileno=descriptor)))
 
