@@ -32,6 +32,7 @@ import httpx
 
 from linkcheck.engine import memory
 from linkcheck.engine.filters import UrlFilter
+from linkcheck.engine.outcomes import Entry, FetchKey, Outcomes
 from linkcheck.engine.selection import Selection, select_seeds
 from linkcheck.engine.workers import Tally, WorkerPool, local_fetches, worker_count
 from linkcheck.model.config import Config
@@ -57,8 +58,6 @@ if TYPE_CHECKING:
     from linkcheck.report.progress import ProgressSink
 from linkcheck.model.reasons import Reason, Verdict
 
-FetchKey = tuple[bool, str]
-Entry = asyncio.Task[Outcome] | Outcome
 Window = asyncio.Queue[tuple[Path, asyncio.Future[tuple[SeedResult, bool]]] | None]
 #: A target's check and whether it failed transiently.
 Done = tuple[Check, bool]
@@ -119,7 +118,7 @@ class Runner:
             from linkcheck.engine.fetching import LocalFetches
 
             self.fetches = LocalFetches(config, transport)
-        self._fetches = _Outcomes()
+        self._fetches = Outcomes()
         self._held: list[tuple[int, Path]] = []
         self._rechecking = False
 
@@ -128,14 +127,16 @@ class Runner:
         if self.stopped is not None:
             return
         self.stopped = reason
-        for entry in self._fetches.values():
-            if isinstance(entry, asyncio.Task):
-                entry.cancel()
+        for task in self._fetches.under_way():
+            task.cancel()
 
     async def run(self, seed_files: Iterable[Path], spool: Spool) -> None:
         """Check every seed and add its result to ``spool`` in input order."""
         with memory.collecting_rarely():
-            await self._run(seed_files, spool)
+            try:
+                await self._run(seed_files, spool)
+            finally:
+                self._fetches.close()
 
     async def _run(self, seed_files: Iterable[Path], spool: Spool) -> None:
         loop = asyncio.get_running_loop()
@@ -238,10 +239,8 @@ class Runner:
         self.fetches.no_retries()
         earlier = {
             key: entry
-            for key, entry in list(self._fetches.items())
-            if isinstance(entry, Outcome)
-            and entry.transient
-            and not self.fetches.budget_spent(key[1])
+            for key, entry in list(self._fetches.transient())
+            if not self.fetches.budget_spent(key[1])
         }
         if not earlier:
             return  # every transient failure was asked once or spent its budget
@@ -580,38 +579,6 @@ class Runner:
         if self.pool is not None:
             for note in self.pool.notes:
                 summary.note(f"warning: {note}")
-
-
-class _Outcomes:
-    """Every unique URL's fetch under way, or its outcome once finished.
-
-    Pages and images are kept apart, keyed by the URL alone: at 300,000 URLs a
-    key tuple per URL is memory worth sparing.
-    """
-
-    def __init__(self) -> None:
-        self._tables: tuple[dict[str, Entry], dict[str, Entry]] = ({}, {})
-
-    def get(self, key: FetchKey) -> Entry | None:
-        return self._tables[key[0]].get(key[1])
-
-    def __setitem__(self, key: FetchKey, entry: Entry) -> None:
-        self._tables[key[0]][key[1]] = entry
-
-    def __delitem__(self, key: FetchKey) -> None:
-        del self._tables[key[0]][key[1]]
-
-    def __len__(self) -> int:
-        return sum(len(table) for table in self._tables)
-
-    def items(self) -> Iterator[tuple[FetchKey, Entry]]:
-        for as_image, table in enumerate(self._tables):
-            for url, entry in table.items():
-                yield (bool(as_image), url), entry
-
-    def values(self) -> Iterator[Entry]:
-        for table in self._tables:
-            yield from table.values()
 
 
 def _timestamp(moment: float) -> str:
