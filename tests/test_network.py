@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from http.server import BaseHTTPRequestHandler
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -209,6 +210,33 @@ def test_max_duration_skips_what_is_left_and_still_writes_the_report(
     )
     assert time.monotonic() - started < 4
     assert [(c["verdict"], c["reason"]) for c in checks] == [("skipped", "timeout")] * 5
+    assert report.summary.stopped == "timeout"
+
+
+def test_a_stop_during_the_recheck_pass_keeps_the_main_pass_verdicts(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    asked: list[float] = []
+
+    def blip_then_hang(handler: BaseHTTPRequestHandler) -> None:
+        asked.append(time.monotonic())
+        if len(asked) == 1:
+            handler.send_response(503)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
+        time.sleep(4)  # the recheck pass's try: still waiting when the run stops
+
+    blip = server.route("/blip", blip_then_hang)
+    fine = server.route("/fine", hostile.ok())
+    started = time.monotonic()
+    checks, report = run_pages(
+        tmp_path, [blip, fine], recheck=True, request_timeout=30, read_timeout=30,
+        max_duration=1.0,
+    )  # fmt: skip
+    assert time.monotonic() - started < 3.5
+    assert len(asked) == 2, "the recheck pass asked the URL again"
+    assert [(c["verdict"], c["http_status"]) for c in checks] == [("failed", 503), ("ok", 200)]
     assert report.summary.stopped == "timeout"
 
 

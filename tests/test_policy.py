@@ -13,6 +13,7 @@ import httpx
 import pytest
 import respx
 
+from linkcheck.engine import runner
 from linkcheck.engine.runner import check
 from linkcheck.model.config import Config, parse_accept, parse_header_rule, parse_remap
 from linkcheck.model.reasons import Reason
@@ -281,6 +282,33 @@ def test_the_recheck_pass_tries_each_transient_failure_once_more(
     assert (page["verdict"], page["http_status"]) == ("failed", 503)
     assert router.calls.call_count == 3 + 1, "three tries in the main pass, one in the recheck"
     assert report.summary.requests == 4
+
+
+def test_the_recheck_pass_asks_every_url_before_it_reads_a_held_seed_again(
+    tmp_path: Path, router: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Held seeds are re-read a few at a time with nothing to wait for, so the pass never
+    holds a window of seeds while their URLs are asked."""
+    for index in range(5):
+        router.get(f"https://a.test/{index}").respond(503)
+        write_seed(tmp_path, f"s{index}.txt", f'webUrl: "https://a.test/{index}"')
+    asked_when_read: list[int] = []
+    read = runner.Runner._read
+
+    def counted(self: runner.Runner, path: Path) -> Any:
+        if self._rechecking:
+            asked_when_read.append(router.calls.call_count)
+        return read(self, path)
+
+    monkeypatch.setattr(runner.Runner, "_read", counted)
+    config = Config(paths=(tmp_path,), retry_backoff=0.01, retries=0)
+    report = check(config, transport=httpx.MockTransport(router.async_handler))
+    try:
+        checks = [c for seed in report.seeds() for c in seed["checks"]]
+    finally:
+        report.discard()
+    assert [c["http_status"] for c in checks] == [503] * 5
+    assert asked_when_read == [10] * 5, "all five asked twice before the first re-read"
 
 
 @pytest.mark.parametrize("value", ["²", "١٢", "1" * 40, "12abc", "\u30001"])

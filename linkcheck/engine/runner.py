@@ -231,9 +231,11 @@ class Runner:
     async def _recheck_pass(self, spool: Spool) -> None:
         """Fetch every transiently failed URL once more and re-judge the seeds that named it.
 
-        One more try each, without retries: those were spent in the main pass.
-        Only the held seeds' paths were kept; they are read again a window at a
-        time, so a run with many failures holds no more seeds than any other.
+        One more try each, without retries: those were spent in the main pass. All the
+        URLs are asked first (each host's limits hold as ever); then the held seeds,
+        of which only the paths were kept, are read again :data:`READ_AHEAD` at a time
+        and judged with nothing left to wait for, so a run with many failures holds
+        no more seeds than any other.
         """
         self._rechecking = True
         self.fetches.no_retries()
@@ -248,18 +250,17 @@ class Runner:
         for key in earlier:
             del self._fetches[key]
             self._verdicts.pop(key, None)
-        size = self.config.seed_window
-        for start in range(0, len(self._held), size):
-            read = [(index, self._read(path)) for index, path in self._held[start : start + size]]
-            batch = [
-                (index, seed)
-                for index, seed in read
-                if any(self._key(target) in earlier for target in seed.targets)
-            ]
-            rechecked = await asyncio.gather(*(self._check_seed(seed) for _, seed in batch))
+        asked = [self._fetch_key(key) for key in earlier]
+        tasks = [entry for entry in asked if isinstance(entry, asyncio.Task)]
+        await asyncio.gather(*tasks, return_exceptions=True)  # a stop cancels them
+        for start in range(0, len(self._held), READ_AHEAD):
             if self.stopped is not None:
                 return
-            for (index, seed), (new, _) in zip(batch, rechecked, strict=True):
+            for index, path in self._held[start : start + READ_AHEAD]:
+                seed = self._read(path)
+                if not any(self._key(target) in earlier for target in seed.targets):
+                    continue
+                new, _ = await self._check_seed(seed)
                 old, old_notes = self._annotate(
                     self._judge_again(seed, earlier), sources, record=False
                 )
@@ -380,7 +381,10 @@ class Runner:
         A finished fetch is kept as its small outcome, not as a task, since
         every unique URL of the run stays in this table.
         """
-        key = self._key(target)
+        return self._fetch_key(self._key(target))
+
+    def _fetch_key(self, key: FetchKey) -> Entry:
+        """:meth:`_fetch_once` for a URL's fetch key (remapped URL, page or image)."""
         as_image, url = key
         entry = self._fetches.get(key)
         if entry is None:
