@@ -636,6 +636,18 @@ def test_offline_diagnosis_comes_first_and_dns_failures_are_one_line() -> None:
     assert sum("dns" in line for line in lines) == 1
 
 
+def test_a_single_dns_failure_is_its_own_line_after_the_other_problems() -> None:
+    seeds = [
+        a_seed("a.txt", a_check("https://down.test/a", reason="dns", message="no such host")),
+        a_seed("b.txt", a_check("https://ok.test/b", "warning", "rate_limited")),
+        a_seed("c.txt", a_check("https://ok.test/c", "failed", "http_status")),
+    ]
+    lines = rendered(TerminalFormat(-1), View(seeds)).splitlines()
+    assert [line.split()[:2] for line in lines] == [
+        ["warning", "b.txt:2"], [], ["error", "c.txt:2"], ["error", "a.txt:2"]
+    ]  # fmt: skip
+
+
 def test_each_plain_problem_line_starts_with_its_severity() -> None:
     error = {"reason": "invalid_yaml", "message": "m", "line": 1}
     checks = (

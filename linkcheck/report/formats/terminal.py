@@ -13,7 +13,6 @@ reaches rich only as :class:`~rich.text.Text`, never as markup.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from typing import IO, Any
 
 from rich.console import Console
@@ -24,11 +23,13 @@ from linkcheck.report.formats._common import (
     PROBLEM_VERDICTS,
     InertView,
     Problem,
+    copy_spool,
     host,
     inert_data,
     inert_problems,
     location,
     offline_note,
+    spool,
 )
 from linkcheck.report.formats.interface import ReportView
 
@@ -66,34 +67,39 @@ class TerminalFormat:
         by_kind: Counter[tuple[str, str]] = Counter()
         self.refused = 0
         unresolved: list[Problem] = []
-        # without colours, each line is kept as its plain text: rich would print the same
-        # text a hundred times slower, and 300,000 lines are held until the dns line is known
-        show: Callable[[Line], str | Text] = (
-            _plain if console.color_system is None else lambda line: Text.assemble(*line)
-        )
-        lines: list[str | Text] = []
-        for seed in raw.seeds():
-            for check in seed.get("checks") or ():  # kinds and verdicts: enum values only
-                by_kind[(check["kind"], check["verdict"])] += 1
-            if self.verbosity <= 0 and not _has_problem(seed):
-                continue  # nothing of it is printed: no need to escape it
-            seed_lines = self._seed_lines(seed, unresolved)
-            if seed_lines and lines:
-                lines.append(show(_BLANK))
-            lines.extend(show(line) for line in seed_lines)
+        # Without colours each line is written as plain text (rich would print the same
+        # text a hundred times slower) to a spool: with several dns failures their one
+        # line goes first, known only at the end, and 300,000 lines are not held in memory.
+        plain = console.color_system is None
+        styled: list[Text] = []
+        shown = 0
+        with spool() as buffer:
+            for seed in raw.seeds():
+                for check in seed.get("checks") or ():  # kinds and verdicts: enum values only
+                    by_kind[(check["kind"], check["verdict"])] += 1
+                if self.verbosity <= 0 and not _has_problem(seed):
+                    continue  # nothing of it is printed: no need to escape it
+                seed_lines = self._seed_lines(seed, unresolved)
+                if seed_lines and shown:
+                    seed_lines.insert(0, _BLANK)
+                shown += len(seed_lines)
+                if plain:
+                    buffer.writelines(f"{_plain(line)}\n" for line in seed_lines)
+                else:
+                    styled.extend(Text.assemble(*line) for line in seed_lines)
+            if len(unresolved) > 1:
+                self._print(console, _unresolved_line(unresolved), plain)
+                shown += 1
+            copy_spool(buffer, console.file)
+        for text in styled:
+            console.print(text)
         if len(unresolved) == 1:
-            lines.append(show(_problem_line(unresolved[0])))
-        elif unresolved:
-            lines.insert(0, show(_unresolved_line(unresolved)))
-        if console.color_system is None:
-            console.file.writelines(f"{line}\n" for line in lines)
-        else:
-            for line in lines:
-                console.print(line)
+            self._print(console, _problem_line(unresolved[0]), plain)
+            shown += 1
         if self.refused:
             console.print(Text(_refused_hint(self.refused), style="yellow"))
         if self.verbosity >= 0:
-            if lines:
+            if shown:
                 console.print()
             console.print(_table(by_kind))
             console.print(Text(_totals(header)))
@@ -103,6 +109,13 @@ class TerminalFormat:
         if stopped:
             message = _STOPPED.get(str(stopped), f"The run stopped early ({stopped}).")
             console.print(Text(message, style="bold yellow"))
+
+    @staticmethod
+    def _print(console: Console, line: Line, plain: bool) -> None:
+        if plain:
+            console.file.write(f"{_plain(line)}\n")
+        else:
+            console.print(Text.assemble(*line))
 
     def _seed_lines(self, seed: dict[str, Any], unresolved: list[Problem]) -> list[Line]:
         """The seed's lines, inert; at normal verbosity its dns failures go to ``unresolved``."""
