@@ -45,6 +45,22 @@ def test_outcomes_past_the_limit_move_out_and_come_back_equal() -> None:
         assert table.get((True, f"https://news.test/{index}")) == _outcome(index)
     assert table.get((False, "https://news.test/0")) is None, "pages and images apart"
     assert [key for key, _ in table.transient()] == [(False, "https://news.test/down")]
+    assert len(table) == 11, "read back, each is counted once"
+    table.close()
+
+
+def test_the_outcomes_used_most_recently_stay_in_memory() -> None:
+    table = Outcomes(kept=3, moved_at_once=1)
+    popular = (True, "https://news.test/0")
+    table[popular] = _outcome(0)
+    for index in range(1, 10):
+        table.get(popular)  # a seed names it again
+        table[(True, f"https://news.test/{index}")] = _outcome(index)
+    assert "https://news.test/0" in table._tables[True]
+    moved_back = (True, "https://news.test/1")
+    assert table.get(moved_back) == _outcome(1)
+    assert "https://news.test/1" in table._tables[True], "read back, it is recent again"
+    assert len(table) == 10
     table.close()
 
 

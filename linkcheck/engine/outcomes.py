@@ -1,18 +1,19 @@
 """Every unique URL's fetch in a run: the task under way, then the outcome it gave.
 
 A run asks each URL once however many seeds name it, so it keeps every URL's outcome
-until the end. Beyond :data:`KEPT` finished outcomes, the oldest are moved out of
-memory into a private temporary SQLite database (SQLite deletes it when the run closes
-it) as JSON rows, and read back when a later seed names their URL again. Tasks under
-way and transient failures always stay in memory: the recheck pass goes through
-those. A run of a few thousand seeds never moves anything.
+until the end. Beyond :data:`KEPT` finished outcomes, the least recently used are moved
+out of memory into a private temporary SQLite database (SQLite deletes it when the run
+closes it) as JSON rows; a later seed naming such a URL reads its outcome back, and it
+is among the recently used again. Tasks under way and transient failures always stay in
+memory: the recheck pass goes through those. A run of a few thousand seeds never moves
+anything.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections import deque
+from collections import OrderedDict
 from collections.abc import Iterator
 
 from linkcheck.model import codec
@@ -33,7 +34,7 @@ class Outcomes:
 
     def __init__(self, kept: int | None = None, moved_at_once: int | None = None) -> None:
         self._tables: tuple[dict[str, Entry], dict[str, Entry]] = ({}, {})
-        self._finished: deque[FetchKey] = deque()  # in memory, may move out, oldest first
+        self._recent: OrderedDict[FetchKey, None] = OrderedDict()  # may move out, LRU first
         self._kept = KEPT if kept is None else kept
         self._moved_at_once = max(1, min(moved_at_once or MOVED_AT_ONCE, self._kept))
         self._moved: sqlite3.Connection | None = None
@@ -41,23 +42,35 @@ class Outcomes:
 
     def get(self, key: FetchKey) -> Entry | None:
         entry = self._tables[key[0]].get(key[1])
-        if entry is not None or self._moved is None:
+        if entry is not None:
+            if key in self._recent:
+                self._recent.move_to_end(key)
             return entry
+        if self._moved is None:
+            return None
+        where = (int(key[0]), key[1])
         row = self._moved.execute(
-            "SELECT outcome FROM moved WHERE image = ? AND url = ?", (int(key[0]), key[1])
+            "SELECT outcome FROM moved WHERE image = ? AND url = ?", where
         ).fetchone()
-        return None if row is None else Outcome.from_dict(codec.loads(row[0]))
+        if row is None:
+            return None
+        self._moved.execute("DELETE FROM moved WHERE image = ? AND url = ?", where)
+        self._moved_count -= 1
+        outcome = Outcome.from_dict(codec.loads(row[0]))
+        self[key] = outcome  # named again: likely to be named once more soon
+        return outcome
 
     def __setitem__(self, key: FetchKey, entry: Entry) -> None:
         self._tables[key[0]][key[1]] = entry
         if isinstance(entry, Outcome) and not entry.transient:
-            self._finished.append(key)
-            if len(self._finished) > self._kept:
+            self._recent[key] = None
+            if len(self._recent) > self._kept:
                 self._move_out()
 
     def __delitem__(self, key: FetchKey) -> None:
         """Forget a URL held in memory (a transient failure the recheck pass asks again)."""
         del self._tables[key[0]][key[1]]
+        self._recent.pop(key, None)
 
     def __len__(self) -> int:
         return sum(len(table) for table in self._tables) + self._moved_count
@@ -84,8 +97,8 @@ class Outcomes:
 
     def _move_out(self) -> None:
         rows: list[tuple[int, str, str]] = []
-        while self._finished and len(rows) < self._moved_at_once:
-            as_image, url = self._finished.popleft()
+        while self._recent and len(rows) < self._moved_at_once:
+            (as_image, url), _ = self._recent.popitem(last=False)
             entry = self._tables[as_image].pop(url, None)
             if isinstance(entry, Outcome):
                 rows.append((int(as_image), url, codec.dumps(entry.to_dict())))
