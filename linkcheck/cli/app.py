@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 from itertools import islice
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from linkcheck.cli.cache import cache_command
 from linkcheck.cli.configfile import (
@@ -53,8 +53,10 @@ from linkcheck.report.document import SavedReport, write_atomically
 from linkcheck.report.formats import get_format
 from linkcheck.report.formats._common import RebasedView, inert
 from linkcheck.report.formats.interface import ReportView
-from linkcheck.report.progress import LineProgress, LiveProgress
 from linkcheck.seeds.reader import find_seed_files
+
+if TYPE_CHECKING:
+    from linkcheck.report.progress import LineProgress, LiveProgress
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -313,6 +315,8 @@ def _progress(
     run then counts nothing for it: at 100,000 seeds that is half a million updates)."""
     if verbosity < 0:
         return contextlib.nullcontext()
+    from linkcheck.report.progress import LineProgress, LiveProgress  # rich's bar: 8 ms
+
     if sys.stderr.isatty():
         return LiveProgress(total, sys.stderr)
     return LineProgress(total, sys.stderr, interval=10.0)

@@ -10,6 +10,7 @@ Text from seeds and servers is made inert first, so no character XML 1.0 forbids
 
 from __future__ import annotations
 
+import functools
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -27,11 +28,18 @@ from linkcheck.report.formats.interface import ReportView
 
 #: Characters XML 1.0 cannot carry, even escaped; replaced by U+FFFD (a last resort: seed
 #: and server text arrives inert, with such characters already shown escaped).
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_NOT_XML = "[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 
 
 def _clean(text: object) -> str:
-    return _NOT_XML.sub("\ufffd", str(text))
+    return _not_xml().sub("\ufffd", str(text))
+
+
+@functools.cache
+def _not_xml() -> re.Pattern[str]:
+    """Compiled on first use: the class spans most of Unicode and takes 5 ms to compile,
+    which every run would pay at start-up for a format most runs never write."""
+    return re.compile(_NOT_XML)
 
 
 def _seconds(milliseconds: float) -> str:
