@@ -22,7 +22,7 @@ from linkcheck.net.fetch import Fetcher
 from linkcheck.net.headers import content_length, content_range
 from linkcheck.net.retry import retry_after
 from linkcheck.net.transports import EnvProxies
-from linkcheck.report.document import Report
+from linkcheck.report.document import Report, Spool
 from tests.conftest import write_seed
 
 
@@ -284,23 +284,32 @@ def test_the_recheck_pass_tries_each_transient_failure_once_more(
     assert report.summary.requests == 4
 
 
-def test_the_recheck_pass_asks_every_url_before_it_reads_a_held_seed_again(
+def test_the_recheck_pass_holds_a_few_seeds_at_a_time_while_every_url_is_asked(
     tmp_path: Path, router: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Held seeds are re-read a few at a time with nothing to wait for, so the pass never
-    holds a window of seeds while their URLs are asked."""
+    """Held seeds are re-read READ_AHEAD at a time, not a window of thousands, and every
+    URL's second try is under way before the first of them is read."""
     for index in range(5):
         router.get(f"https://a.test/{index}").respond(503)
         write_seed(tmp_path, f"s{index}.txt", f'webUrl: "https://a.test/{index}"')
-    asked_when_read: list[int] = []
-    read = runner.Runner._read
+    monkeypatch.setattr(runner, "READ_AHEAD", 2)
+    reads: list[int] = []
+    replaced: list[int] = []
+    under_way: list[int] = []
+    read, replace = runner.Runner._read, Spool.replace
 
-    def counted(self: runner.Runner, path: Path) -> Any:
+    def counted_read(self: runner.Runner, path: Path) -> Any:
         if self._rechecking:
-            asked_when_read.append(router.calls.call_count)
+            reads.append(len(reads) - len(replaced) + 1)  # re-read and not yet replaced
+            under_way.append(sum(1 for _ in self._fetches.under_way()))
         return read(self, path)
 
-    monkeypatch.setattr(runner.Runner, "_read", counted)
+    def counted_replace(self: Spool, *args: Any) -> None:
+        replaced.append(1)
+        replace(self, *args)
+
+    monkeypatch.setattr(runner.Runner, "_read", counted_read)
+    monkeypatch.setattr(Spool, "replace", counted_replace)
     config = Config(paths=(tmp_path,), retry_backoff=0.01, retries=0)
     report = check(config, transport=httpx.MockTransport(router.async_handler))
     try:
@@ -308,7 +317,9 @@ def test_the_recheck_pass_asks_every_url_before_it_reads_a_held_seed_again(
     finally:
         report.discard()
     assert [c["http_status"] for c in checks] == [503] * 5
-    assert asked_when_read == [10] * 5, "all five asked twice before the first re-read"
+    assert router.calls.call_count == 10, "one more try each"
+    assert len(replaced) == 5 and max(reads) <= 2, "two seeds held at most"
+    assert under_way[0] == 5, "every second try was under way when the first was re-read"
 
 
 @pytest.mark.parametrize("value", ["²", "١٢", "1" * 40, "12abc", "\u30001"])

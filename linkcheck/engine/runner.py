@@ -231,11 +231,11 @@ class Runner:
     async def _recheck_pass(self, spool: Spool) -> None:
         """Fetch every transiently failed URL once more and re-judge the seeds that named it.
 
-        One more try each, without retries: those were spent in the main pass. All the
-        URLs are asked first (each host's limits hold as ever); then the held seeds,
-        of which only the paths were kept, are read again :data:`READ_AHEAD` at a time
-        and judged with nothing left to wait for, so a run with many failures holds
-        no more seeds than any other.
+        One more try each, without retries: those were spent in the main pass. Every
+        URL's try starts at once (each host's limits hold as ever); meanwhile the held
+        seeds, of which only the paths were kept, are read again :data:`READ_AHEAD` at a
+        time and judged as their URLs answer, so a run with many failures holds no more
+        seeds than any other and their reading overlaps the waiting.
         """
         self._rechecking = True
         self.fetches.no_retries()
@@ -250,17 +250,21 @@ class Runner:
         for key in earlier:
             del self._fetches[key]
             self._verdicts.pop(key, None)
-        asked = [self._fetch_key(key) for key in earlier]
-        tasks = [entry for entry in asked if isinstance(entry, asyncio.Task)]
-        await asyncio.gather(*tasks, return_exceptions=True)  # a stop cancels them
+        for key in earlier:
+            self._fetch_key(key)
         for start in range(0, len(self._held), READ_AHEAD):
+            read = [
+                (index, self._read(path)) for index, path in self._held[start : start + READ_AHEAD]
+            ]
+            batch = [
+                (index, seed)
+                for index, seed in read
+                if any(self._key(target) in earlier for target in seed.targets)
+            ]
+            rechecked = await asyncio.gather(*(self._check_seed(seed) for _, seed in batch))
             if self.stopped is not None:
                 return
-            for index, path in self._held[start : start + READ_AHEAD]:
-                seed = self._read(path)
-                if not any(self._key(target) in earlier for target in seed.targets):
-                    continue
-                new, _ = await self._check_seed(seed)
+            for (index, seed), (new, _) in zip(batch, rechecked, strict=True):
                 old, old_notes = self._annotate(
                     self._judge_again(seed, earlier), sources, record=False
                 )
