@@ -72,7 +72,8 @@ _NO_NOTES = CheckNotes()
 _SOURCE_NOTES = {source: CheckNotes(cache=source) for source in (HIT, REVALIDATED, MISS)}
 
 log = logging.getLogger("linkcheck")
-#: Seed files read together when a results store is used (see Runner._seeds).
+#: Seed files read together: with a results store (see Runner._seeds), and the held seeds
+#: the recheck pass reads again.
 READ_AHEAD = 64
 
 _STOP_MESSAGES = {
@@ -250,8 +251,7 @@ class Runner:
         for key in earlier:
             del self._fetches[key]
             self._verdicts.pop(key, None)
-        for key in earlier:
-            self._fetch_key(key)
+        asked = [self._fetch_key(key) for key in earlier]
         for start in range(0, len(self._held), READ_AHEAD):
             read = [
                 (index, self._read(path)) for index, path in self._held[start : start + READ_AHEAD]
@@ -270,6 +270,10 @@ class Runner:
                 )
                 new, new_notes = self._annotate(new)
                 spool.replace(index, old, new, old_notes, new_notes)
+        # none is left running into the fetcher's close, even one no held seed named
+        await asyncio.gather(
+            *(t for t in asked if isinstance(t, asyncio.Task)), return_exceptions=True
+        )
 
     def _judge_again(self, seed: Seed, earlier: dict[FetchKey, Outcome]) -> SeedResult:
         """The seed's main-pass result, rebuilt from the outcomes it was judged on."""
