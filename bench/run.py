@@ -4,7 +4,9 @@
 
 The checker runs as its own process, so its CPU time and peak RSS (from ``os.wait4``) are
 its alone; the server runs in another. With ``--peers``, lychee and linkinator then check
-the same unique URLs against the same server, one after another, measured the same way.
+the same unique URLs against the same server, one after another, measured the same way;
+with ``--floors``, so do two bare clients (:mod:`bench.floor`: aiohttp, and httpx on
+aiohttp), which make linkcheck's requests and nothing else: the HTTP stack's own cost.
 With ``--shards N``, a full run is followed by N ``--shard K/N`` runs and their
 ``linkcheck merge``, checked against the full run and for hosts two shards asked.
 The latency lower bound is computed from the server's own per-host request counts and
@@ -39,7 +41,15 @@ from urllib.parse import urlsplit
 from bench import server as routes
 from bench.corpus import CorpusSpec, CorpusStats, split_hosts, write_corpus
 from bench.images import CACHE_DIR, CATALOGUES, ImageFile, load_catalogue
-from bench.peers import PEERS, PeerSettings, find_peer, peer_run, peer_version, read_peer_output
+from bench.peers import (
+    FLOORS,
+    PEERS,
+    PeerSettings,
+    find_peer,
+    peer_run,
+    peer_version,
+    read_peer_output,
+)
 from bench.tls import TlsFiles, write_tls_files
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -1137,14 +1147,14 @@ def _latency_text(m: dict[str, Any]) -> str:
 def format_peers(m: dict[str, Any]) -> list[str]:
     """One row per peer beside linkcheck's own; ratios are peer / linkcheck."""
     header = (
-        f"{'checker':<11} {'wall s':>8} {'ratio':>6} {'CPU s':>7} {'ratio':>6} {'ms/URL':>7} "
+        f"{'checker':<13} {'wall s':>8} {'ratio':>6} {'CPU s':>7} {'ratio':>6} {'ms/URL':>7} "
         f"{'RSS MB':>7} {'requests':>9} {'conns':>6} {'429s':>6} {'peak/host':>9} "
         f"{'failed':>7} {'unexpected':>10}"
     )
     rows = [
         "peers on the same unique URLs (status only; ratio = peer / linkcheck)",
         header,
-        f"{'linkcheck':<11} {m['wall_s']:>8.2f} {1:>6.2f} {m['cpu_s']:>7.2f} {1:>6.2f} "
+        f"{'linkcheck':<13} {m['wall_s']:>8.2f} {1:>6.2f} {m['cpu_s']:>7.2f} {1:>6.2f} "
         f"{m['cpu_ms_per_url'] or 0:>7.3f} {m['peak_rss_mb']:>7.0f} {m['server_requests']:>9,} "
         f"{m['server_connections']:>6,} {m['server_429s']:>6,} "
         f"{m['peak_in_flight_per_host']:>9} {m['failed']:>7,} {m['unexpected_verdicts']:>10}",
@@ -1153,7 +1163,7 @@ def format_peers(m: dict[str, Any]) -> list[str]:
         failed = "-" if p["failed"] is None else f"{p['failed']:,}"
         unexpected = "-" if p["unexpected_verdicts"] is None else str(p["unexpected_verdicts"])
         rows.append(
-            f"{name:<11} {p['wall_s']:>8.2f} {p['wall_ratio'] or 0:>6.2f} {p['cpu_s']:>7.2f} "
+            f"{name:<13} {p['wall_s']:>8.2f} {p['wall_ratio'] or 0:>6.2f} {p['cpu_s']:>7.2f} "
             f"{p['cpu_ratio'] or 0:>6.2f} {p['cpu_ms_per_url']:>7.3f} {p['peak_rss_mb']:>7.0f} "
             f"{p['server_requests']:>9,} {p['server_connections']:>6,} {p['server_429s']:>6,} "
             f"{p['peak_in_flight_per_host']:>9} {failed:>7} {unexpected:>10}"
@@ -1171,10 +1181,13 @@ def format_peers(m: dict[str, Any]) -> list[str]:
     return rows
 
 
-def smoke(tmp_dir: Path | str, cache_runs: bool = False, shards: int = 0) -> dict[str, Any]:
+def smoke(
+    tmp_dir: Path | str, cache_runs: bool = False, shards: int = 0, peers: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """The whole benchmark at toy size (20 seeds, no latency, 3 hosts, tiny images);
     with ``cache_runs``, its cold, warm and stale results-store runs instead; with
-    ``shards``, a full run beside that many shard runs and their merge."""
+    ``shards``, a full run beside that many shard runs and their merge; ``peers`` as
+    ``--peer`` (the floors need no install)."""
     tmp = Path(tmp_dir)
     config = BenchConfig(
         seeds=20,
@@ -1185,6 +1198,7 @@ def smoke(tmp_dir: Path | str, cache_runs: bool = False, shards: int = 0) -> dic
         work_dir=tmp / "work",
         timeout_s=25.0,
         shards=shards,
+        peers=peers,
     )
     if shards:
         return run_shard_benchmark(config)
@@ -1251,14 +1265,24 @@ def main(argv: list[str] | None = None) -> int:
         "--peers", action="store_true", help="also run lychee and linkinator on the same URLs"
     )
     parser.add_argument(
-        "--peer", action="append", choices=PEERS, default=[], help="run this peer, repeatable"
+        "--floors",
+        action="store_true",
+        help="also run the bare aiohttp and httpx clients on the same URLs (bench.floor)",
+    )
+    parser.add_argument(
+        "--peer",
+        action="append",
+        choices=PEERS + FLOORS,
+        default=[],
+        help="run this peer or floor, repeatable",
     )
     parser.add_argument("--lychee", help="lychee executable [PATH, then the venv]")
     parser.add_argument(
         "--linkinator", help="linkinator executable or cli.js [bench/.cache/peers, then PATH]"
     )
     args = parser.parse_args(argv)
-    peers = PEERS if args.peers else tuple(dict.fromkeys(args.peer))
+    chosen = [*(PEERS if args.peers else ()), *(FLOORS if args.floors else ()), *args.peer]
+    peers = tuple(dict.fromkeys(chosen))
     peer_paths = tuple(
         (name, path)
         for name, path in (("lychee", args.lychee), ("linkinator", args.linkinator))

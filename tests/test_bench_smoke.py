@@ -1,7 +1,7 @@
 """The benchmark at toy size, so the harness cannot rot (the full runs are not part of CI).
 
 The peers (lychee, linkinator) are not needed here: their outputs are read from samples of
-the JSON they write.
+the JSON they write. The floors (bench.floor) need nothing more, so they run for real.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.peers import PeerRun, read_peer_output, write_links_page
+from bench.peers import FLOORS, PeerRun, read_peer_output, write_links_page
 from bench.run import smoke
 from bench.server import Answer, host_specs, not_modified
 
@@ -33,6 +33,27 @@ def test_the_benchmark_runs_end_to_end_and_its_accounting_adds_up(tmp_path: Path
     assert figures["https_hosts"] == 2, "most hosts speak HTTPS, one plain HTTP"
     assert 0 < figures["https_requests"] < figures["server_requests"]
     assert "peers" not in figures, "CI needs neither lychee nor linkinator"
+
+
+def test_the_floors_make_linkchecks_requests_and_agree_with_the_corpus(tmp_path: Path) -> None:
+    figures = smoke(tmp_path, peers=FLOORS)
+    images = sum(1 for url in _listed(tmp_path) if "/i/" in url)  # served, not 404 or 500
+    for name in FLOORS:
+        floor = figures["peers"][name]
+        counted = json.loads((tmp_path / "work" / f"{name}.json").read_text())["requests"]
+        assert floor["exit_code"] == 0 and floor["timed_out"] is False, floor
+        assert floor["checked"] == figures["unique_urls"], "every unique URL, once"
+        assert floor["unexpected_verdicts"] == 0, floor["unexpected_examples"]
+        assert floor["server_requests"] == counted, "the server saw what the floor counted"
+        # each URL once, each redirect hop linkcheck followed, and a tail for each image
+        assert counted == figures["unique_urls"] + figures["redirect_hops"] + images
+        assert floor["cpu_s"] > 0 and floor["peak_in_flight_per_host"] >= 1
+    aio, hx = (figures["peers"][name]["server_requests"] for name in FLOORS)
+    assert aio == hx, "both clients make the same requests"
+
+
+def _listed(tmp_path: Path) -> list[str]:
+    return (tmp_path / "work" / "urls.txt").read_text().split()
 
 
 def test_a_second_and_a_stale_run_reuse_the_results_store_with_the_same_verdicts(
