@@ -13,6 +13,8 @@ import io
 import json
 import os
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -35,7 +37,7 @@ from linkcheck.model.records import (
     SeedResult,
     Target,
 )
-from linkcheck.report.document import SCHEMA_PATH, Report, Spool
+from linkcheck.report.document import SCHEMA_PATH, Report, Spool, _shown_valid, validate_report
 from linkcheck.report.formats import FORMATS, get_format
 from linkcheck.report.formats._common import RebasedView
 from linkcheck.report.formats.interface import ReportView
@@ -393,6 +395,62 @@ def test_json_is_the_report_saved_by_a_run_and_valid_against_schema_v1(tmp_path:
     data = json.loads(text)
     assert [seed["path"] for seed in data["seeds"]] == [seed["path"] for seed in report.seeds()]
     jsonschema.validate(data, json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+
+
+_WRONG_VALUES: tuple[object, ...] = (None, "x", "", -1, 0, 1.5, True, [], {}, ["x"], {"x": 1})
+
+
+def _mutants(node: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[str, Any]]:
+    """Every way to break ``node`` by one edit: a key dropped, one value replaced."""
+    items = list(node.items()) if isinstance(node, dict) else list(enumerate(node))
+    for key, value in items:
+        where = f"{'/'.join(map(str, (*path, key)))}"
+        if isinstance(node, dict):
+            yield f"{where} dropped", {k: v for k, v in node.items() if k != key}
+            yield f"{where}+extra", {**node, "extra_key": 1}
+        for wrong in _WRONG_VALUES:
+            copy: Any = dict(node) if isinstance(node, dict) else list(node)
+            copy[key] = wrong
+            yield f"{where}={wrong!r}", copy
+        if isinstance(value, dict | list):
+            for name, broken in _mutants(value, (*path, key)):
+                copy = dict(node) if isinstance(node, dict) else list(node)
+                copy[key] = broken
+                yield name, copy
+
+
+def test_the_fast_report_validator_agrees_with_jsonschema_on_every_one_edit_break(
+    tmp_path: Path,
+) -> None:
+    # jsonschema-rs answers "valid" for the run's reports; jsonschema must never disagree.
+    report = _real_report(tmp_path)
+    report.save(tmp_path / "saved.json")
+    data = json.loads((tmp_path / "saved.json").read_text(encoding="utf-8"))
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    reference = jsonschema.Draft202012Validator(schema)
+    assert _shown_valid(schema, data) and reference.is_valid(data)
+    tried = invalid = 0
+    for name, mutant in _mutants(data):
+        tried += 1
+        expected = reference.is_valid(mutant)
+        invalid += not expected
+        assert _shown_valid(schema, mutant) == expected, name
+        if not expected and invalid % 25 == 1:  # the whole path, with its message, for some
+            with pytest.raises(ValueError, match="not a linkcheck report of schema version 1"):
+                validate_report(mutant)
+    assert tried > 1000 and invalid > 500, (tried, invalid)
+
+
+def test_a_valid_report_is_read_without_the_slow_validator(tmp_path: Path) -> None:
+    _real_report(tmp_path).save(tmp_path / "saved.json")
+    code = (
+        "import sys; from pathlib import Path; "
+        "from linkcheck.report.document import SavedReport; "
+        f"SavedReport.load(Path({str(tmp_path / 'saved.json')!r})); "
+        "print('jsonschema' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False", "the jsonschema package is for invalid reports only"
 
 
 class _Plain:
