@@ -360,3 +360,93 @@ def test_a_host_asked_by_two_shards_sums_its_costs_and_keeps_the_busier_median(
         "verdicts": {"ok": 8}, "requests": 8, "retries": 2, "median_latency_ms": 40.0,
         "server_waits": 0, "server_wait_s": 0.5, "rate_limited_answers": 3, "final_concurrency": 4,
     }  # fmt: skip
+
+
+# -- merge reads shard reports one seed at a time ----------------------------------------------
+
+
+def _grown(report: str, copies: int) -> None:
+    """The shard report with each seed line repeated ``copies`` times under other paths,
+    its checks turned into skipped ones (so the terminal summary stays one line)."""
+    lines = Path(report).read_text(encoding="utf-8").split("\n")
+    start = lines.index(' "seeds": [') + 1
+    skipped = '"verdict":"skipped","reason":"excluded"'
+    seeds = [
+        line.rstrip(",").replace('"verdict":"failed","reason":"unsafe_url"', skipped)
+        for line in lines[start:-3]
+    ]
+    assert not any('"verdict":"failed"' in seed for seed in seeds)
+    grown = [
+        seed.replace('{"path":"seeds/', f'{{"path":"seeds/c{copy}/', 1)
+        for copy in range(copies)
+        for seed in seeds
+    ]
+    data = json.loads("\n".join(lines[:start]) + "]}")
+    data["summary"]["seeds"] = len(grown)
+    header = json.dumps({k: v for k, v in data.items() if k != "seeds"}, indent=1)
+    text = header[:-2] + ',\n "seeds": [\n' + ",\n".join(grown) + "\n ]\n}\n"
+    Path(report).write_text(text, encoding="utf-8")
+
+
+def test_a_merge_holds_one_seed_at_a_time_not_the_shard_reports(
+    invoke: Invoke, offline_seeds: Path
+) -> None:
+    import tracemalloc
+
+    names = [_shard(invoke, offline_seeds, f"{k}/2", f"r{k}.json") for k in (1, 2)]
+    for name in names:
+        _grown(name, 2000)  # 12,000 seeds
+    size = sum(Path(name).stat().st_size for name in names)
+    tracemalloc.start()
+    try:
+        code, _, err = invoke("merge", *names, "-o", "merged.json", "--format", "markdown:m.md")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert code == 0, err
+    data = json.loads(Path("merged.json").read_text(encoding="utf-8"))
+    assert data["summary"]["seeds"] == len(data["seeds"]) == 12000
+    assert data["summary"]["checks"] == data["summary"]["skipped"] == 12000
+    assert peak < size / 4, f"peak {peak:,} bytes for {size:,} bytes of shard reports"
+
+
+def test_a_streamed_report_reads_as_the_loaded_one(invoke: Invoke, offline_seeds: Path) -> None:
+    name = _shard(invoke, offline_seeds, "1/2", "r1.json")
+    loaded, streamed = SavedReport.load(Path(name)), SavedReport.stream(Path(name))
+    assert "seeds" not in streamed.data, "the seeds stay on disk"
+    assert streamed.header() == loaded.header()
+    assert list(streamed.seeds()) == list(loaded.seeds()) == list(streamed.seeds())
+
+
+def test_merge_takes_a_report_in_another_json_layout(invoke: Invoke, offline_seeds: Path) -> None:
+    names = [_shard(invoke, offline_seeds, f"{k}/2", f"r{k}.json") for k in (1, 2)]
+    assert invoke("merge", *names, "-o", "plain.json", "-q")[0] == 1
+    data = json.loads(Path(names[1]).read_text(encoding="utf-8"))
+    Path(names[1]).write_text(json.dumps(data, indent=4), encoding="utf-8")  # as jq would
+    assert invoke("merge", *names, "-o", "relaid.json", "-q")[0] == 1
+    assert Path("relaid.json").read_bytes() == Path("plain.json").read_bytes()
+
+
+def test_merge_names_the_report_and_seed_that_breaks_the_schema(
+    invoke: Invoke, offline_seeds: Path
+) -> None:
+    one = _shard(invoke, offline_seeds, "1/2", "r1.json")
+    two = _shard(invoke, offline_seeds, "2/2", "r2.json")
+    text = Path(two).read_text(encoding="utf-8")
+    lines = text.split("\n")
+    fourth = lines.index(' "seeds": [') + 4
+    lines[fourth] = lines[fourth].replace('"verdict":"failed"', '"verdict":"maybe"', 1)
+    assert lines != text.split("\n")
+    Path(two).write_text("\n".join(lines), encoding="utf-8")
+    err = _refused(invoke, one, two)
+    assert "r2.json: not a linkcheck report of schema version 1: $.seeds[3].checks[0]" in err
+    assert "'maybe' is not one of" in err
+
+
+def test_merge_refuses_a_shard_report_cut_short(invoke: Invoke, offline_seeds: Path) -> None:
+    one = _shard(invoke, offline_seeds, "1/2", "r1.json")
+    two = _shard(invoke, offline_seeds, "2/2", "r2.json")
+    lines = Path(two).read_text(encoding="utf-8").split("\n")
+    Path(two).write_text("\n".join(lines[:-5]) + "\n", encoding="utf-8")  # two seeds and the end
+    err = _refused(invoke, one, two)
+    assert "r2.json" in err and "not a linkcheck report" in err

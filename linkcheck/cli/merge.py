@@ -58,8 +58,9 @@ def merge_command(args: argparse.Namespace) -> tuple[str | None, bool]:
 
 
 def _load(path: Path) -> SavedReport:
+    """The report's header now; its seeds are read and validated one by one during the merge."""
     try:
-        return SavedReport.load(path)
+        return SavedReport.stream(path)
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
     except ValueError as exc:

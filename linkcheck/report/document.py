@@ -483,9 +483,14 @@ def now() -> datetime:
 
 @dataclass
 class SavedReport:
-    """A JSON report read back from disk, for ``linkcheck report`` (no network access)."""
+    """A JSON report read back from disk, for ``linkcheck report`` (no network access).
+
+    ``data`` is the whole report, or only its header when the seeds are read from
+    ``seed_source`` each time :meth:`seeds` is called (:meth:`stream`, and a merge).
+    """
 
     data: dict[str, Any]
+    seed_source: Callable[[], Iterator[dict[str, Any]]] | None = field(default=None, repr=False)
 
     @classmethod
     def load(cls, path: Path) -> SavedReport:
@@ -505,6 +510,23 @@ class SavedReport:
             raise ValueError(f"not a linkcheck report: not JSON ({exc})") from None
         return cls(validate_report(data))
 
+    @classmethod
+    def stream(cls, path: Path) -> SavedReport:
+        """The report with its header read and validated now, and its seeds read one at a
+        time, each validated, whenever :meth:`seeds` is iterated: memory stays that of one
+        seed, whatever the report's size.
+
+        That takes the layout linkcheck writes (one seed per line); any other layout of
+        valid JSON is read whole by :meth:`load`. Iterating the seeds raises ValueError,
+        naming the seed, at the first one that is not valid.
+        """
+        layout = _seed_lines_layout(path)
+        if layout is None:
+            return cls.load(path)
+        header, offset = layout
+        validate_report({**header, "seeds": []})
+        return cls(header, lambda: _streamed_seeds(path, offset))
+
     @property
     def stopped(self) -> str | None:
         """Why the saved run stopped early (``interrupted``, ``timeout``), or None."""
@@ -515,11 +537,92 @@ class SavedReport:
         return {key: value for key, value in self.data.items() if key != "seeds"}
 
     def seeds(self) -> Iterator[dict[str, Any]]:
+        if self.seed_source is not None:
+            yield from self.seed_source()
+            return
         yield from self.data.get("seeds") or ()
 
     def failing(self, fail_on: str = "failed") -> bool:
         """Whether ``check`` exited non-zero for this run (:meth:`Summary.failing`)."""
         return failing(self.data["summary"], fail_on)
+
+
+#: How the JSON format lays out the seeds: this line, then one seed per line, then the end.
+_SEEDS_OPEN, _SEEDS_CLOSE, _SEED_INDENT = b' "seeds": [\n', (b" ]\n", b"}\n"), b"  "
+
+
+def _seed_lines_layout(path: Path) -> tuple[dict[str, Any], int] | None:
+    """The header and the byte offset of the first seed line, when ``path`` is laid out as
+    linkcheck writes a report; None for any other layout (or text that is not JSON)."""
+    head: list[bytes] = []
+    with path.open("rb") as stream:
+        for line in stream:
+            if line == _SEEDS_OPEN:
+                break
+            head.append(line)
+        else:
+            return None
+        offset = stream.tell()
+    if not head or not head[-1].endswith(b",\n"):
+        return None
+    head[-1] = head[-1][:-2] + b"\n"
+    try:
+        header = json.loads(b"".join(head).decode("utf-8") + "}")
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    return (header, offset) if isinstance(header, dict) and "seeds" not in header else None
+
+
+def _streamed_seeds(path: Path, offset: int) -> Iterator[dict[str, Any]]:
+    check = _SeedCheck()
+    with path.open("rb") as stream:
+        stream.seek(offset)
+        index = 0
+        for line in stream:
+            if line.startswith(_SEED_INDENT):
+                text = line[len(_SEED_INDENT) :].rstrip(b"\n")
+                text = text[:-1] if text.endswith(b",") else text
+                try:
+                    seed = codec.loads(text)
+                except (ValueError, RecursionError):
+                    raise ValueError(f"not a linkcheck report: seed {index} is not JSON") from None
+                yield check(seed, index)
+                index += 1
+            elif line == _SEEDS_CLOSE[0]:
+                if stream.readline() == _SEEDS_CLOSE[1] and not stream.read(1):
+                    return
+                break
+            else:
+                break
+    raise ValueError("not a linkcheck report: its seeds end without closing the report")
+
+
+class _SeedCheck:
+    """One seed of a streamed report against the schema's seed definition."""
+
+    def __init__(self) -> None:
+        import jsonschema_rs
+
+        schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+        self.schema = {key: schema[key] for key in ("$schema", "$defs")}
+        self.schema["$ref"] = "#/$defs/seed"
+        self.fast = jsonschema_rs.validator_for(self.schema, validate_formats=False)
+
+    def __call__(self, seed: Any, index: int) -> dict[str, Any]:
+        try:
+            if self.fast.is_valid(seed) and isinstance(seed, dict):
+                return seed
+        except ValueError:
+            pass  # a value jsonschema-rs cannot take: the jsonschema package judges it
+        error = _first_error(self.schema, seed)
+        if error is None:
+            assert isinstance(seed, dict)
+            return seed
+        where, message = error
+        raise ValueError(
+            f"not a linkcheck report of schema version {SCHEMA_VERSION}: "
+            f"$.seeds[{index}]{where[1:]}: {message}"
+        )
 
 
 def validate_report(data: object) -> dict[str, Any]:
@@ -530,30 +633,34 @@ def validate_report(data: object) -> dict[str, Any]:
             f"not a linkcheck report of schema version {SCHEMA_VERSION} (it says {version})"
         )
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    if _shown_valid(schema, data):
-        assert isinstance(data, dict)
-        return data
+    error = None if _shown_valid(schema, data) else _first_error(schema, data)
+    if error is not None:
+        where, message = error
+        raise ValueError(
+            f"not a linkcheck report of schema version {SCHEMA_VERSION}: {where}: {message}"
+        )
+    assert isinstance(data, dict)
+    return data
+
+
+def _first_error(schema: dict[str, Any], data: object) -> tuple[str, str] | None:
+    """Where and what the first schema error is, by the ``jsonschema`` package; None if valid."""
     import jsonschema  # imported here: only a report that may be invalid needs it
 
     schema = _inline_refs(schema, schema.get("$defs", {}), ())
     validator = jsonschema.validators.validator_for(schema)(schema)
     try:
         if validator.is_valid(data):  # errors are gathered only when needed
-            assert isinstance(data, dict)
-            return data
+            return None
         error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     except RecursionError:
         raise ValueError("not a linkcheck report: nested too deeply") from None
-    if error is not None:
-        message = " ".join(error.message.split())
-        if len(message) > 160:
-            message = message[:157] + "..."
-        raise ValueError(
-            f"not a linkcheck report of schema version {SCHEMA_VERSION}: "
-            f"{error.json_path}: {message}"
-        )
-    assert isinstance(data, dict)
-    return data
+    if error is None:
+        return None
+    message = " ".join(error.message.split())
+    if len(message) > 160:
+        message = message[:157] + "..."
+    return error.json_path, message
 
 
 def _shown_valid(schema: dict[str, Any], data: object) -> bool:

@@ -11,13 +11,17 @@ same settings where a setting can change a verdict, same seed files, same versio
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from linkcheck.model import codec
 from linkcheck.model.reasons import Reason
 from linkcheck.report.document import SavedReport
+from linkcheck.report.formats._common import json_line
 
 NOT_IN_SHARD = Reason.NOT_IN_SHARD.value
 #: Reasons of checks that sent no request: a merged report counts them under no host.
@@ -44,14 +48,54 @@ def merge_reports(reports: Sequence[tuple[str, SavedReport]]) -> SavedReport:
     if not reports:
         raise MergeError("no report given")
     ordered = _in_shard_order(reports)
-    seeds = list(_merged_seeds(ordered))
+    spool = _SeedSpool()
+    try:
+        counted = _recount(map(spool.add, _merged_seeds(ordered)))
+    except BaseException:
+        spool.close()
+        raise
     summaries = [report.data["summary"] for _, report in ordered]
     header = _timing(ordered)
-    header["summary"] = _summary(summaries, seeds)
+    header["summary"] = _summary(summaries, counted)
     header["hosts"] = _hosts([report.data.get("hosts") or {} for _, report in ordered])
     header["merged"] = {"shards": len(ordered)}
     header["fingerprint"] = ordered[0][1].data["fingerprint"]
-    return SavedReport({**header, "seeds": seeds})
+    return _MergedReport(header, spool)
+
+
+class _SeedSpool:
+    """The merged seeds as the JSON report's seed lines, in a temporary file that has no
+    name (it is gone when closed or collected), so a merge holds one seed at a time."""
+
+    def __init__(self) -> None:
+        handle, name = tempfile.mkstemp(prefix="linkcheck-merge-", suffix=".jsonl")
+        os.unlink(name)  # the open file stays readable until it is closed
+        self._file = os.fdopen(handle, "w+", encoding="utf-8")
+
+    def add(self, seed: dict[str, Any]) -> dict[str, Any]:
+        self._file.write(json_line(seed) + "\n")
+        return seed
+
+    def texts(self) -> Iterator[str]:
+        self._file.flush()
+        self._file.seek(0)
+        for line in self._file:
+            yield line[:-1]
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class _MergedReport(SavedReport):
+    """The merged report: its header in memory, its seeds read back from the spool."""
+
+    def __init__(self, header: dict[str, Any], spool: _SeedSpool) -> None:
+        super().__init__(header, lambda: map(codec.loads, spool.texts()))
+        self._spool = spool
+
+    def seed_texts(self) -> Iterator[str]:
+        """The seed lines as the JSON format writes them: copied, not encoded again."""
+        return self._spool.texts()
 
 
 # -- refusing reports that are not the shards of one run -------------------------------------
@@ -129,13 +173,32 @@ def _shown(value: object) -> str:
 
 
 def _merged_seeds(ordered: Sequence[tuple[str, SavedReport]]) -> Iterator[dict[str, Any]]:
+    """The merged seeds, reading every shard's seeds side by side, one seed at a time."""
     names = [name for name, _ in ordered]
-    lists = [list(report.seeds()) for _, report in ordered]
-    for name, seeds in zip(names[1:], lists[1:], strict=True):
-        if len(seeds) != len(lists[0]):
-            raise MergeError(f"{name} lists {len(seeds)} seeds, {names[0]} {len(lists[0])}")
-    for versions in zip(*lists, strict=True):
-        yield _merged_seed(names, versions)
+    counts = [report.data["summary"].get("seeds") for _, report in ordered]
+    for name, count in zip(names[1:], counts[1:], strict=True):
+        if count != counts[0]:
+            raise MergeError(f"{name} lists {count} seeds, {names[0]} {counts[0]}")
+    streams = [report.seeds() for _, report in ordered]
+    done = object()
+    while True:
+        versions = [
+            _next_seed(name, stream, done) for name, stream in zip(names, streams, strict=True)
+        ]
+        if all(version is done for version in versions):
+            return
+        if any(version is done for version in versions):
+            short = names[versions.index(done)]
+            raise MergeError(f"{short} lists fewer seeds than the other shard reports")
+        yield _merged_seed(names, versions)  # type: ignore[arg-type]
+
+
+def _next_seed(name: str, seeds: Iterator[dict[str, Any]], done: object) -> object:
+    """The next seed of a shard report, or ``done``; a seed not valid is named with its report."""
+    try:
+        return next(seeds, done)
+    except ValueError as exc:
+        raise MergeError(f"{name}: {exc}") from None
 
 
 def _merged_seed(names: Sequence[str], versions: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -168,17 +231,15 @@ def _owned(names: Sequence[str], path: str, checks: Sequence[dict[str, Any]]) ->
 # -- the summary and hosts of the whole run ----------------------------------------------------
 
 
-def _summary(
-    summaries: Sequence[dict[str, Any]], seeds: Sequence[dict[str, Any]]
-) -> dict[str, Any]:
+def _summary(summaries: Sequence[dict[str, Any]], counted: dict[str, Any]) -> dict[str, Any]:
     """The first shard's summary with every count recounted or summed over the shards.
 
     Counts of checks come from the merged checks. What the shards spent (URLs,
     requests, bytes, unresolved hosts, and any count this version does not know)
     is summed: shards fetch disjoint URLs. Files skipped while walking the seed
-    folders are the same in every shard, so they come from the first.
+    folders are the same in every shard, so they come from the first. ``counted``
+    is :func:`_recount` of the merged seeds.
     """
-    counted = _recount(seeds)
     merged: dict[str, Any] = {}
     for key, value in summaries[0].items():
         if key in counted:
@@ -197,17 +258,20 @@ def _summary(
     return merged
 
 
-def _recount(seeds: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The summary counts of these seed results, as :class:`~linkcheck.report.document.Summary`."""
-    counts: dict[str, Any] = {"seeds": len(seeds), "invalid_seeds": 0, "checks": 0}
-    if any("warnings" in seed for seed in seeds):
-        counts["seed_warnings"] = sum(len(seed.get("warnings") or ()) for seed in seeds)
+def _recount(seeds: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """The summary counts of these seed results, as :class:`~linkcheck.report.document.Summary`,
+    counted in one pass."""
+    counts: dict[str, Any] = {"seeds": 0, "invalid_seeds": 0, "checks": 0}
+    warned, warnings = False, 0
     counts.update(dict.fromkeys(_VERDICTS, 0))
     reasons: Counter[str] = Counter()
     split = {key: _verdict_counts() for key in _CACHED.values()}
     images: dict[str, Any] = {**_verdict_counts(), "by_is_cached": split}
     end_not_checked = 0
     for seed in seeds:
+        counts["seeds"] += 1
+        if "warnings" in seed:
+            warned, warnings = True, warnings + len(seed["warnings"] or ())
         counts["invalid_seeds"] += 0 if seed["valid"] else 1
         for check in seed["checks"]:
             verdict = check["verdict"]
@@ -227,6 +291,8 @@ def _recount(seeds: Sequence[dict[str, Any]]) -> dict[str, Any]:
                 and image.get("notes")
             ):
                 end_not_checked += 1
+    if warned:
+        counts["seed_warnings"] = warnings
     counts["reasons"] = dict(sorted(reasons.items()))
     counts["images"] = images
     counts["images_end_not_checked"] = end_not_checked
