@@ -18,7 +18,8 @@ from lxml import etree
 
 from linkcheck.cli import app, outputs
 from linkcheck.engine import memory
-from linkcheck.report.document import Summary
+from linkcheck.report.document import SavedReport, Summary
+from linkcheck.report.formats import get_format
 from linkcheck.report.progress import LineProgress
 from tests.conftest import picture, write_seed
 from tests.server import LoopbackServer
@@ -526,6 +527,36 @@ def test_a_malformed_report_is_a_one_line_usage_error(
     assert len(err.strip().splitlines()) == 1, err
     assert words in err
     assert out == ""
+    assert not (tmp_path / "out.md").exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ("check without verdict", "$.seeds[0].checks[0]: 'verdict' is a required property"),
+        ("unknown verdict", "$.seeds[0].checks[0].verdict: 'fine' is not one of"),
+        ("seed path not a string", "$.seeds[0].path: 7 is not of type 'string'"),
+        ("summary missing", "$: 'summary' is a required property"),
+        ("negative count", "$.summary.failed: -1 is less than the minimum of 0"),
+    ],
+)
+def test_a_malformed_report_read_seed_by_seed_is_refused_before_any_output(
+    tmp_path: Path,
+    saved: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+    change: str,
+    words: str,
+) -> None:
+    # The layout linkcheck writes (one seed per line) is read a seed at a time.
+    broken = _broken(saved, change)
+    assert isinstance(broken, dict)
+    with (tmp_path / "bad.json").open("w", encoding="utf-8") as stream:
+        get_format("json").render(SavedReport(broken), stream)
+    assert ' "seeds": [\n' in (tmp_path / "bad.json").read_text(encoding="utf-8")
+    code, out, err = in_process(capsys, "report", "bad.json", "--format", "markdown:out.md")
+    assert (code, out) == (2, "")
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"bad.json: not a linkcheck report of schema version 1: {words}" in err
     assert not (tmp_path / "out.md").exists()
 
 

@@ -382,7 +382,7 @@ def _grown(report: str, copies: int) -> None:
         for seed in seeds
     ]
     data = json.loads("\n".join(lines[:start]) + "]}")
-    data["summary"]["seeds"] = len(grown)
+    data["summary"].update(seeds=len(grown), failed=0)
     header = json.dumps({k: v for k, v in data.items() if k != "seeds"}, indent=1)
     text = header[:-2] + ',\n "seeds": [\n' + ",\n".join(grown) + "\n ]\n}\n"
     Path(report).write_text(text, encoding="utf-8")
@@ -450,3 +450,23 @@ def test_merge_refuses_a_shard_report_cut_short(invoke: Invoke, offline_seeds: P
     Path(two).write_text("\n".join(lines[:-5]) + "\n", encoding="utf-8")  # two seeds and the end
     err = _refused(invoke, one, two)
     assert "r2.json" in err and "not a linkcheck report" in err
+
+
+def test_report_renders_a_large_report_one_seed_at_a_time(
+    invoke: Invoke, offline_seeds: Path
+) -> None:
+    import tracemalloc
+
+    name = _shard(invoke, offline_seeds, "1/2", "r1.json")
+    _grown(name, 2000)  # 12,000 seeds
+    size = Path(name).stat().st_size
+    tracemalloc.start()
+    try:
+        code, _, err = invoke("report", name, "--format", "markdown:m.md", "--format", "csv:c.csv")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert code == 0, err
+    assert len(Path("c.csv").read_text(encoding="utf-8").splitlines()) == 1 + 12000, "a row each"
+    assert "| 12000 |" in Path("m.md").read_text(encoding="utf-8").replace(",", "")
+    assert peak < size / 4, f"peak {peak:,} bytes for a {size:,}-byte report"

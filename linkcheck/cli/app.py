@@ -9,6 +9,7 @@ import importlib.util
 import logging
 import os
 import sys
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -285,7 +286,8 @@ def _report(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     fail_on: FailOn = getattr(args, "fail_on", FailOn.FAILED)
     try:
-        saved = SavedReport.load(path)
+        saved = SavedReport.stream(path)
+        deque(saved.seeds(), maxlen=0)  # every seed validated before anything is written
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
     except ValueError as exc:

@@ -31,8 +31,9 @@ class Baseline:
 
     @classmethod
     def load(cls, path: Path) -> Baseline:
-        """Read a report written by ``check``; OSError or ValueError (one line) when it is not."""
-        saved = SavedReport.load(path)
+        """Read a report written by ``check``, one seed at a time; OSError or ValueError (one
+        line) when it is not."""
+        saved = SavedReport.stream(path)
         problems: dict[ProblemKey, dict[str, Any]] = {}
         for seed in saved.seeds():
             where = str(seed.get("path", ""))
