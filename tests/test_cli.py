@@ -479,6 +479,16 @@ def _broken(saved: dict[str, Any], change: str) -> bytes | str | Any:
     return data
 
 
+#: Reports that are JSON but break the schema (made by ``_broken``), and what the error says.
+SCHEMA_BREAKAGES = [
+    ("check without verdict", "$.seeds[0].checks[0]: 'verdict' is a required property"),
+    ("unknown verdict", "$.seeds[0].checks[0].verdict: 'fine' is not one of"),
+    ("summary missing", "$: 'summary' is a required property"),
+    ("negative count", "$.summary.failed: -1 is less than the minimum of 0"),
+    ("seed path not a string", "$.seeds[0].path: 7 is not of type 'string'"),
+]
+
+
 @pytest.mark.parametrize(
     ("change", "words"),
     [
@@ -489,11 +499,7 @@ def _broken(saved: dict[str, Any], change: str) -> bytes | str | Any:
         ("a list", "not a linkcheck report of schema version 1: $: [1, 2] is not of type 'object'"),
         ("wrong version", "not a linkcheck report of schema version 1 (it says 2)"),
         ("seeds not a list", "$.seeds: {'path': 'x'} is not of type 'array'"),
-        ("check without verdict", "$.seeds[0].checks[0]: 'verdict' is a required property"),
-        ("unknown verdict", "$.seeds[0].checks[0].verdict: 'fine' is not one of"),
-        ("summary missing", "$: 'summary' is a required property"),
-        ("negative count", "$.summary.failed: -1 is less than the minimum of 0"),
-        ("seed path not a string", "$.seeds[0].path: 7 is not of type 'string'"),
+        *SCHEMA_BREAKAGES,
         ("a folder", "cannot read"),
         ("missing", "cannot read missing.json: No such file or directory"),
     ],
@@ -532,13 +538,7 @@ def test_a_malformed_report_is_a_one_line_usage_error(
 
 @pytest.mark.parametrize(
     ("change", "words"),
-    [
-        ("check without verdict", "$.seeds[0].checks[0]: 'verdict' is a required property"),
-        ("unknown verdict", "$.seeds[0].checks[0].verdict: 'fine' is not one of"),
-        ("seed path not a string", "$.seeds[0].path: 7 is not of type 'string'"),
-        ("summary missing", "$: 'summary' is a required property"),
-        ("negative count", "$.summary.failed: -1 is less than the minimum of 0"),
-    ],
+    SCHEMA_BREAKAGES,
 )
 def test_a_malformed_report_read_seed_by_seed_is_refused_before_any_output(
     tmp_path: Path,

@@ -7,6 +7,7 @@ streamed from that spool and written atomically (temporary file + rename).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -603,7 +604,7 @@ class _SeedCheck:
     def __init__(self) -> None:
         import jsonschema_rs
 
-        schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+        schema = _schema()
         self.schema = {key: schema[key] for key in ("$schema", "$defs")}
         self.schema["$ref"] = "#/$defs/seed"
         self.fast = jsonschema_rs.validator_for(self.schema, validate_formats=False)
@@ -632,7 +633,7 @@ def validate_report(data: object) -> dict[str, Any]:
         raise ValueError(
             f"not a linkcheck report of schema version {SCHEMA_VERSION} (it says {version})"
         )
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    schema = _schema()
     error = None if _shown_valid(schema, data) else _first_error(schema, data)
     if error is not None:
         where, message = error
@@ -641,6 +642,13 @@ def validate_report(data: object) -> dict[str, Any]:
         )
     assert isinstance(data, dict)
     return data
+
+
+@functools.cache
+def _schema() -> dict[str, Any]:
+    """The shipped report schema, read once per process (callers do not change it)."""
+    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return schema
 
 
 def _first_error(schema: dict[str, Any], data: object) -> tuple[str, str] | None:
